@@ -1,0 +1,78 @@
+"""Data flows one way: core <- sim, core <- devices; devices never imports sim.
+
+Two checks: a static scan of every import statement (catches imports inside
+functions too), and a runtime check that importing every core/devices module
+loads no forbidden package.
+"""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+FORBIDDEN = {"core": ("sim", "devices"), "devices": ("sim",)}
+
+
+def _imported_names(path: Path) -> list[tuple[int, str]]:
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    names = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names += [(node.lineno, a.name) for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.append((node.lineno, node.module))
+        elif isinstance(node, ast.ImportFrom) and node.level > 0:
+            # relative imports climbing out of the package are forbidden outright
+            if node.level > 1 + len(path.relative_to(ROOT).parts) - 2:
+                names.append((node.lineno, "." * node.level + (node.module or "")))
+    return names
+
+
+def _violations(package: str) -> list[str]:
+    found = []
+    for path in sorted((ROOT / package).rglob("*.py")):
+        for line, name in _imported_names(path):
+            for target in FORBIDDEN[package]:
+                if name in (f"m2c.{target}", target) or name.startswith(
+                    (f"m2c.{target}.", f"{target}.")
+                ):
+                    found.append(f"{path.relative_to(ROOT)}:{line} imports {name}")
+    return found
+
+
+@pytest.mark.parametrize("package", sorted(FORBIDDEN))
+def test_no_forbidden_imports_static(package):
+    assert _violations(package) == []
+
+
+def test_scanner_catches_a_violation(tmp_path, monkeypatch):
+    """The scan itself must be able to fail."""
+    fake = tmp_path / "core"
+    fake.mkdir()
+    (fake / "bad.py").write_text("def f():\n    from m2c.sim import cli\n")
+    monkeypatch.setattr(sys.modules[__name__], "ROOT", tmp_path)
+    assert _violations("core") == ["core/bad.py:2 imports m2c.sim"]
+
+
+@pytest.mark.parametrize("package", sorted(FORBIDDEN))
+def test_no_forbidden_modules_loaded_at_runtime(package):
+    modules = [
+        "m2c." + ".".join(p.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__")
+        for p in sorted((ROOT / package).rglob("*.py"))
+    ]
+    code = (
+        "import importlib, sys\n"
+        f"for m in {modules!r}:\n    importlib.import_module(m)\n"
+        f"bad = [m for m in sys.modules if m.split('.')[:2] in "
+        f"{[['m2c', t] for t in FORBIDDEN[package]]!r}]\n"
+        "print(sorted(bad))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=300, check=True
+    )
+    assert out.stdout.strip() == "[]"
