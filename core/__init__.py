@@ -1,9 +1,32 @@
 """m2c.core: exact units, counter-based RNG, tariffs, Numba billing kernels, ledger.
 
-Pure computation over NumPy arrays: no I/O, and no imports from ``m2c.sim``
-or ``m2c.devices`` (../shared/DESIGN.md "Packages").
+Pure computation over NumPy arrays: no I/O beyond reading tariff files, and no
+imports from ``m2c.sim`` or ``m2c.devices`` (../shared/DESIGN.md "Packages").
 """
 
 from m2c.core import ledger, rng, units
+from m2c.core.billing import MonthlyBills, RegisterBills, bill_interval, bill_register
+from m2c.core.ledger import Ledger
+from m2c.core.tariffs import (
+    Tariff,
+    TariffTable,
+    bundled_tariff,
+    compile_tariffs,
+    load_tariff_toml,
+)
 
-__all__ = ["ledger", "rng", "units"]
+__all__ = [
+    "Ledger",
+    "MonthlyBills",
+    "RegisterBills",
+    "Tariff",
+    "TariffTable",
+    "bill_interval",
+    "bill_register",
+    "bundled_tariff",
+    "compile_tariffs",
+    "ledger",
+    "load_tariff_toml",
+    "rng",
+    "units",
+]
