@@ -114,7 +114,9 @@ def purpose(name: str) -> int:
 
 
 @njit(cache=True, nogil=True)
-def uniform_array(seed: int, entities: np.ndarray, day: int, purpose: int, k: int = 0) -> np.ndarray:
+def uniform_array(
+    seed: int, entities: np.ndarray, day: int, purpose: int, k: int = 0
+) -> np.ndarray:
     """Uniform draws for many entities on one day (order-independent by construction)."""
     out = np.empty(entities.shape[0], dtype=np.float64)
     for i in range(entities.shape[0]):

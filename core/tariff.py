@@ -40,7 +40,7 @@ PF_STANDARDS = (0, 80, 85, 90)
 
 @dataclass(frozen=True)
 class Tier:
-    """An energy tier: up to ``upto_ckwh`` (cumulative, None = unbounded) at ``price_uy`` per kWh."""
+    """An energy tier: up to ``upto_ckwh`` (cumulative, None = unbounded), ``price_uy``/kWh."""
 
     upto_ckwh: int | None
     price_uy: int
@@ -97,13 +97,17 @@ class Tariff:
             raise ValueError(f"{where}: energy_periods must list at least one period")
         for p, tiers in enumerate(self.energy_periods):
             _check_tiers(tiers, f"{where}: energy period {p}", "upto_ckwh")
-        _check_schedule(self.weekday_schedule, len(self.energy_periods), f"{where}: weekday_schedule")
+        _check_schedule(
+            self.weekday_schedule, len(self.energy_periods), f"{where}: weekday_schedule"
+        )
         if self.weekend_schedule is not None:
             _check_schedule(
                 self.weekend_schedule, len(self.energy_periods), f"{where}: weekend_schedule"
             )
         if self.block_basis not in BLOCK_BASES:
-            raise ValueError(f"{where}: block_basis must be one of {BLOCK_BASES}, got {self.block_basis!r}")
+            raise ValueError(
+                f"{where}: block_basis must be one of {BLOCK_BASES}, got {self.block_basis!r}"
+            )
         if self.blocks and self.block_basis == "none":
             raise ValueError(f"{where}: blocks given but block_basis is 'none'")
         if self.blocks:

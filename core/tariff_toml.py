@@ -155,7 +155,8 @@ def _to_tariff(f: _TariffFile) -> Tariff:
         dsched = _schedule(f.demand_periods, "demand_periods")
     flat, flat_months = (), ()
     if f.flat_demand:
-        flat = (tuple(DemandTier(_w(t.upto_kw), price_to_uy(t.price)) for t in f.flat_demand.tiers),)
+        tiers = f.flat_demand.tiers
+        flat = (tuple(DemandTier(_w(t.upto_kw), price_to_uy(t.price)) for t in tiers),)
         flat_months = tuple(0 if m + 1 in f.flat_demand.months else -1 for m in range(12))
     return Tariff(
         name=f.name, energy_periods=periods, weekday_schedule=sched, blocks=blocks,

@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 import numpy as np
+
 from m2c.devices.dlt645 import Password, normalize_address
 from m2c.devices.dlt645_client import Dlt645Client
 from m2c.devices.errors import DeviceError, SettingsError

@@ -28,14 +28,15 @@ import struct
 import threading
 from dataclasses import dataclass
 
-from m2c.core.units import kwh_to_ckwh
-from m2c.devices.errors import ProtocolError, ReadFailedError, SettingsError, TransportError
-from m2c.devices.state import StateProvider
-from m2c.devices.transport import SerialSettings, normalize_url
 from pymodbus.client import ModbusSerialClient, ModbusTcpClient
 from pymodbus.exceptions import ModbusException
 from pymodbus.server import ModbusSerialServer, ModbusTcpServer
 from pymodbus.simulator import DataType, SimData, SimDevice
+
+from m2c.core.units import kwh_to_ckwh
+from m2c.devices.errors import ProtocolError, ReadFailedError, SettingsError, TransportError
+from m2c.devices.state import StateProvider
+from m2c.devices.transport import SerialSettings, normalize_url
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 import numpy as np
+
 from m2c.core import rng
 from m2c.devices.errors import SettingsError
 

@@ -49,6 +49,7 @@ from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
 import serial
+
 from m2c.devices.errors import SettingsError, TransportError
 
 #: Baud rates accepted for meters (DL/T 645-2007 §5: 1200..9600 typical, 2400 default).

@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 import typer
+
 from m2c.devices.dlt645_emulator import ReplyTiming
 from m2c.devices.emulate import start_emulator
 from m2c.devices.errors import DeviceError

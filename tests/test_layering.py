@@ -26,9 +26,9 @@ def _imported_names(path: Path) -> list[tuple[int, str]]:
             names += [(node.lineno, a.name) for a in node.names]
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
             names.append((node.lineno, node.module))
-        elif isinstance(node, ast.ImportFrom) and node.level > 0:
+        elif (isinstance(node, ast.ImportFrom) and node.level > 0
+              and node.level > 1 + len(path.relative_to(ROOT).parts) - 2):
             # relative imports climbing out of the package are forbidden outright
-            if node.level > 1 + len(path.relative_to(ROOT).parts) - 2:
                 names.append((node.lineno, "." * node.level + (node.module or "")))
     return names
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+
 from m2c.devices.dlt645 import Password
 from m2c.devices.dlt645_emulator import Dlt645Bus, PtyServer, TcpServer
 from m2c.devices.state import InMemoryState

@@ -7,11 +7,12 @@ import signal
 import subprocess
 import sys
 
+from typer.testing import CliRunner
+
 from m2c.devices.dlt645_client import Dlt645Client
 from m2c.devices.modbus_meter import ModbusEmulator
 from m2c.devices.transport import SerialSettings, open_transport
 from m2c.sim.cli import app
-from typer.testing import CliRunner
 
 runner = CliRunner()
 

@@ -6,6 +6,7 @@ import datetime as dt
 import logging
 
 import pytest
+
 from m2c.devices import dlt645
 from m2c.devices.dlt645 import Password
 from m2c.devices.dlt645_client import Dlt645Client

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import importlib
 
-import m2c.devices as devices
 import pytest
+from typer.testing import CliRunner
+
+import m2c.devices as devices
 from m2c.devices.emulate import parse_port, start_emulator
 from m2c.devices.errors import SettingsError
 from m2c.devices.state import InMemoryState, StateProvider
 from m2c.sim.cli import app
-from typer.testing import CliRunner
 
 
 def test_all_is_sorted_unique_and_importable():

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from m2c.core import rng
 from m2c.devices import dlt645
 from m2c.devices.dlt645 import Frame, Function, Password, RelayAction, StreamDecoder

@@ -7,6 +7,7 @@ import datetime as dt
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+
 from m2c.devices.dlt645_ids import DEFAULT_TABLE, Bcd, DataId, parse_di
 from m2c.devices.errors import DataFormatError, SettingsError, UnknownDataIdError
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from m2c.devices import dlt645
 from m2c.devices.dlt645_client import Dlt645Client
 from m2c.devices.dlt645_emulator import Dlt645Bus, PtyServer

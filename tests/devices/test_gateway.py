@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 import numpy as np
+
 from m2c.devices.dlt645 import Password
 from m2c.devices.dlt645_emulator import Dlt645Bus
 from m2c.devices.gateway import MeterGateway

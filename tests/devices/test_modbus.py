@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from m2c.devices.errors import SettingsError
 from m2c.devices.modbus_meter import (
     SDM_MAP,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 import serial
+
 from m2c.devices.errors import SettingsError, TransportError
 from m2c.devices.transport import (
     InProcessTransport,
