@@ -14,6 +14,7 @@ from m2c.core.tariffs import (
     compile_tariffs,
     load_tariff_toml,
 )
+from m2c.core.urdb import UrdbError, load_urdb
 
 __all__ = [
     "Ledger",
@@ -21,12 +22,14 @@ __all__ = [
     "RegisterBills",
     "Tariff",
     "TariffTable",
+    "UrdbError",
     "bill_interval",
     "bill_register",
     "bundled_tariff",
     "compile_tariffs",
     "ledger",
     "load_tariff_toml",
+    "load_urdb",
     "rng",
     "units",
 ]

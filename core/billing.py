@@ -164,6 +164,20 @@ def _optional(x, name: str, shape: tuple[int, ...], default: int) -> np.ndarray:
     return _int_array(x, name, shape)
 
 
+BACKENDS = ("auto", "cpu", "cuda")
+
+
+def _use_cuda(backend: str) -> bool:
+    """Resolve ``backend``: "cpu", "cuda" (GPU, error if none) or "auto" (GPU when present)."""
+    if backend not in BACKENDS:
+        raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
+    if backend == "cpu":
+        return False
+    from m2c.core import billing_cuda  # lazy: m2c.core works without numba's CUDA target
+
+    return backend == "cuda" or billing_cuda.cuda_available()
+
+
 def bill_register(
     table: TariffTable,
     tariff_id: np.ndarray,
@@ -176,6 +190,7 @@ def bill_register(
     reactive_ckvarh: np.ndarray | None = None,
     period_demand_w: np.ndarray | None = None,
     ytd_billed_fen: np.ndarray | None = None,
+    backend: str = "auto",
 ) -> RegisterBills:
     """Bill n customers for one billing period from register reads.
 
@@ -197,7 +212,10 @@ def bill_register(
         TOU demand period, W; required when a customer's tariff has TOU demand.
     ytd_billed_fen : int64 (n,), fen billed this year before this bill; when
         given with ``month == 12`` the annual minimum is settled on this bill.
+    backend : "auto" (GPU when one is present, else CPU), "cpu" or "cuda"
+        (:mod:`m2c.core.billing_cuda`; the bills are identical to the fen).
     """
+    use_cuda = _use_cuda(backend)
     A = table.arrays
     tid = np.asarray(tariff_id)
     if tid.ndim != 1 or tid.dtype.kind not in "iu":
@@ -221,7 +239,10 @@ def bill_register(
     lines = np.zeros((n, N_LINES), dtype=np.int64)
     out_period = np.zeros((n, P), dtype=np.int64)
     out_block = np.zeros((n, KB), dtype=np.int64)
-    bill_register_kernel(
+    kernel = bill_register_kernel
+    if use_cuda:
+        from m2c.core.billing_cuda import bill_register_cuda as kernel
+    kernel(
         A, tid, energy, int(month) - 1,
         _optional(ytd_energy_ckwh, "ytd_energy_ckwh", (n,), 0),
         _optional(max_demand_w, "max_demand_w", (n,), 0),
@@ -265,6 +286,7 @@ def bill_interval(
     *,
     reactive_kvarh: np.ndarray | None = None,
     capacity_kva: np.ndarray | None = None,
+    backend: str = "auto",
 ) -> MonthlyBills:
     """Bill a customer-year of interval data: 12 monthly bills per customer.
 
@@ -281,7 +303,10 @@ def bill_interval(
     reactive_kvarh : optional float (n, n_steps), reactive energy per step;
         without it no power-factor adjustment is made.
     capacity_kva : optional int (n,), capacity for a basic charge per kVA.
+    backend : "auto" (GPU when one is present, else CPU), "cpu" or "cuda"
+        (:mod:`m2c.core.billing_cuda`; the bills are identical to the fen).
     """
+    use_cuda = _use_cuda(backend)
     if isinstance(tariff, TariffTable):
         if tariff.n_tariffs != 1:
             raise ValueError("bill_interval bills one tariff: pass a Tariff or a one-tariff table")
@@ -326,7 +351,10 @@ def bill_interval(
     out_block = np.zeros((n, 12, KB), dtype=np.int64)
     lines = np.zeros((n, 12, N_LINES), dtype=np.int64)
     bad = np.zeros(n, dtype=np.int64)
-    bill_interval_kernel(
+    kernel = bill_interval_kernel
+    if use_cuda:
+        from m2c.core.billing_cuda import bill_interval_cuda as kernel
+    kernel(
         A, 0, load, idx, eperiod, dperiod, month0, np.int64(10 * 60 // step_minutes), q, cap,
         year_end, energy, dmax, dper, qm, out_period, out_block, lines, bad,
     )

@@ -1,0 +1,184 @@
+"""GPU interval billing benchmark (marker ``gpu``; skipped without a real NVIDIA GPU).
+
+Figures (``benchmark.extra_info`` and printed), all measured in the same run:
+
+* ``customer_years_per_s`` of the interval kernel over >= 1 M customer-years of
+  hourly float32 data already on the device, and the achieved ``gb_per_s``
+  (load bytes read / kernel time);
+* ``ratio_to_stream`` = kernel time / time of a plain grid-stride read-and-sum
+  over the same device array (:func:`m2c.core.billing_cuda.stream_sum`);
+  ``fraction_of_stream_bw`` is its inverse (target >= 0.5);
+* end to end from host memory (pinned staging, chunks, both streams, outputs
+  back): ``e2e_customer_years_per_s``, ``e2e_gb_per_s`` and ``h2d_gb_per_s``, a
+  plain 1 GiB pinned host-to-device copy, the PCIe ceiling of that figure;
+* ``speedup_vs_cpu``: kernel rate over the CPU kernel's rate
+  (:func:`m2c.core.billing_kernels.bill_interval_kernel`, all CPU cores).
+
+Run on a GPU machine::
+
+    pytest bench/test_bench_cuda.py -m gpu --benchmark-enable -p no:cacheprovider -o addopts="" -s
+
+``M2C_BENCH_CUDA_N`` overrides the number of customers (default 1 048 576).
+Under the simulator (``NUMBA_ENABLE_CUDASIM=1 M2C_CUDA_ALLOW_SIM=1``, tiny N)
+the code path runs for a smoke test; its figures mean nothing.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+import numpy as np
+import pytest
+
+from m2c.core import billing_cuda
+from m2c.core.billing import _step_calendar
+from m2c.core.billing_kernels import N_LINES, bill_interval_kernel
+from m2c.core.tariff_table import compile_tariffs
+from m2c.core.tariffs import bundled_tariff
+
+pytestmark = pytest.mark.gpu
+
+N_CUSTOMERS = int(os.environ.get("M2C_BENCH_CUDA_N", 1 << 20))
+S = 8760  # hourly, one year
+TARIFF = "industrial_tou_two_part"
+
+
+def _skip_without_gpu() -> None:
+    if not billing_cuda.cuda_available():
+        pytest.skip("needs an NVIDIA GPU with numba-cuda (or the simulator, explicitly allowed)")
+
+
+def _gpu_name(sim: bool) -> str:
+    if sim:
+        return "simulator"
+    from numba import cuda
+
+    name = cuda.get_current_device().name
+    return name.decode() if isinstance(name, bytes) else str(name)
+
+
+def _inputs(n_e2e: int):
+    table = compile_tariffs([bundled_tariff(TARIFF)])
+    A = table.arrays
+    idx, cal_month, hour, weekend = _step_calendar("2025-01-01", S, 60)
+    wk = weekend.astype(np.int64)
+    eperiod = A.sched[0, wk, cal_month, hour]
+    dperiod = A.dsched[0, wk, cal_month, hour]
+    month0 = np.arange(12, dtype=np.int64)
+    year_end = (month0 == 11).astype(np.int64)
+    rng = np.random.default_rng(0)
+    base = rng.gamma(1.5, 0.4, size=(min(n_e2e, 1024), S)).astype(np.float32)
+    host = np.tile(base, (-(-n_e2e // base.shape[0]), 1))[:n_e2e]
+    return table, idx, eperiod, dperiod, month0, year_end, host
+
+
+def _outputs(n: int, table, alloc):
+    P, PD, KB = table.n_periods, table.n_demand_periods, table.n_blocks
+    shapes = [(n, 12, P), (n, 12), (n, 12, PD), (n, 12), (n, 12, P), (n, 12, KB),
+              (n, 12, N_LINES), (n,)]
+    return [alloc(s, np.int64) for s in shapes]
+
+
+def test_bench_interval_cuda(benchmark) -> None:
+    _skip_without_gpu()
+    from numba import cuda, float32
+
+    sim = billing_cuda.simulator_enabled()
+    n = N_CUSTOMERS if not sim else min(N_CUSTOMERS, 8)
+    n_e2e = min(n, 131_072)
+    table, idx, eperiod, dperiod, month0, year_end, host = _inputs(n_e2e)
+    A = table.arrays
+
+    # --- kernel only: n customer-years resident on the device ----------------
+    d_load = cuda.device_array((n, S), dtype=np.float32)
+    for lo in range(0, n, n_e2e):  # fill by repeating the host block
+        hi = min(n, lo + n_e2e)
+        d_load[lo:hi].copy_to_device(np.ascontiguousarray(host[: hi - lo]))
+    dA = billing_cuda._device_tariffs(A)
+    d_steps = [cuda.to_device(np.ascontiguousarray(a, dtype=np.int32))
+               for a in (idx, eperiod, dperiod)]
+    d_m0, d_ye = cuda.to_device(month0), cuda.to_device(year_end)
+    d_cap = cuda.to_device(np.full(n, 400, dtype=np.int64))
+    d_q = cuda.to_device(np.zeros((1, 1)))
+    outs = _outputs(n, table, lambda s, dt: cuda.device_array(s, dtype=dt))
+    B = billing_cuda._SIM_BLOCK_CUSTOMERS if sim else billing_cuda.BLOCK_CUSTOMERS
+    TS = billing_cuda._SIM_TILE_STEPS if sim else billing_cuda.TILE_STEPS
+    kernel = billing_cuda._interval_kernel(float32, B, TS)
+
+    def run_kernel() -> float:
+        start, stop = cuda.event(), cuda.event()
+        start.record()
+        kernel[(n + B - 1) // B, B](dA, np.int64(0), d_load, d_q, False, *d_steps, d_m0,
+                                    np.int64(10), d_cap, d_ye, *outs)
+        stop.record()
+        stop.synchronize()
+        return max(start.elapsed_time(stop), 1e-6) / 1e3
+
+    run_kernel()  # compile
+    kernel_s = min(benchmark.pedantic(run_kernel, rounds=1, iterations=1),
+                   *(run_kernel() for _ in range(2)))
+    billing_cuda.stream_sum(d_load)  # compile
+    stream_s = min(billing_cuda.stream_sum(d_load)[1] for _ in range(3))
+    load_bytes = n * S * 4
+
+    # --- end to end from host memory, and the plain H2D ceiling --------------
+    h_outs = _outputs(n_e2e, table, np.zeros)
+    args = (A, 0, host, idx, eperiod, dperiod, month0, np.int64(10), np.zeros((0, 0)),
+            np.full(n_e2e, 400, dtype=np.int64), year_end)
+    billing_cuda.bill_interval_cuda(*args, *h_outs)  # warm (pinned allocations, compile)
+    t0 = time.perf_counter()
+    billing_cuda.bill_interval_cuda(*args, *h_outs)
+    e2e_s = time.perf_counter() - t0
+    pin = cuda.pinned_array(min(1 << 28, n_e2e * S), dtype=np.float32)  # up to 1 GiB
+    pin[:] = 1.0
+    d_pin = cuda.device_array_like(pin)
+    start, stop = cuda.event(), cuda.event()
+    start.record()
+    d_pin.copy_to_device(pin)
+    stop.record()
+    stop.synchronize()
+    h2d_s = max(start.elapsed_time(stop), 1e-6) / 1e3
+
+    # --- CPU kernel on the same machine (all cores), on a slice -------------
+    n_cpu = min(n_e2e, 16_384)
+    c_outs = _outputs(n_cpu, table, np.zeros)
+    cpu_args = (A, 0, host[:n_cpu], idx, eperiod, dperiod, month0, np.int64(10),
+                np.zeros((0, 0)), np.full(n_cpu, 400, dtype=np.int64), year_end)
+    bill_interval_kernel(*cpu_args, *c_outs)  # compile
+    for a in c_outs:
+        a[...] = 0  # the CPU kernel accumulates into zeroed outputs
+    t0 = time.perf_counter()
+    bill_interval_kernel(*cpu_args, *c_outs)
+    cpu_s = time.perf_counter() - t0
+    # the bills themselves must agree (first n_cpu customers of the e2e run)
+    for h, c in zip(h_outs, c_outs, strict=True):
+        assert np.array_equal(h[:n_cpu], c)
+
+    rate = n / kernel_s
+    info = {
+        "gpu": _gpu_name(sim),
+        "customers": n,
+        "steps": S,
+        "kernel_s": kernel_s,
+        "customer_years_per_s": rate,
+        "gb_per_s": load_bytes / kernel_s / 1e9,
+        "stream_s": stream_s,
+        "stream_gb_per_s": load_bytes / stream_s / 1e9,
+        "ratio_to_stream": kernel_s / stream_s,
+        "fraction_of_stream_bw": stream_s / kernel_s,
+        "e2e_customers": n_e2e,
+        "e2e_s": e2e_s,
+        "e2e_customer_years_per_s": n_e2e / e2e_s,
+        "e2e_gb_per_s": n_e2e * S * 4 / e2e_s / 1e9,
+        "h2d_gb_per_s": pin.nbytes / h2d_s / 1e9,
+        "e2e_fraction_of_h2d": (n_e2e * S * 4 / e2e_s) / (pin.nbytes / h2d_s),
+        "cpu_cores": os.cpu_count(),
+        "cpu_customer_years_per_s": n_cpu / cpu_s,
+        "speedup_vs_cpu": rate / (n_cpu / cpu_s),
+        "e2e_speedup_vs_cpu": (n_e2e / e2e_s) / (n_cpu / cpu_s),
+    }
+    benchmark.extra_info.update(info)
+    for k, v in info.items():
+        print(f"{k:>28}: {v:.4g}" if isinstance(v, float) else f"{k:>28}: {v}")
+    assert info["customer_years_per_s"] > 0
