@@ -1,0 +1,91 @@
+"""``m2c run`` and ``m2c validate``: one scenario, a progress bar, a KPI table, a run folder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from m2c.core.ledger import LedgerImbalanceError
+from m2c.sim.run import run_simulation, write_run
+from m2c.sim.scenario import ScenarioError, load_scenario
+
+SCENARIO_HELP = "Bundled scenario name (e.g. baseline_county) or a scenario .toml file."
+
+#: County summary lines printed after a run: (summary key, label, format).
+SUMMARY_LINES = (
+    ("recovery_rate_customer", "recovery rate, per customer (mean of months)", "{:.2%}"),
+    ("recovery_rate_station", "recovery rate, station level (mean of months)", "{:.2%}"),
+    ("old_arrears_ratio", "old-arrears ratio (end)", "{:.3%}"),
+    ("dso_days", "days sales outstanding (mean)", "{:.1f}"),
+    ("collection_cost", "collection cost (CNY)", "fen"),
+    ("bad_debt", "bad debt written off (CNY)", "fen"),
+    ("disconnections", "disconnections", "{:,.0f}"),
+    ("customer_days_without_supply", "customer-days without supply", "{:,.0f}"),
+    ("penalty_months", "station penalty months", "{:,.0f}"),
+    ("crew_queue_max", "longest crew queue (jobs)", "{:,.0f}"),
+)
+
+
+def _fmt(value: float, fmt: str) -> str:
+    return f"{value / 100:,.2f}" if fmt == "fen" else fmt.format(value)
+
+
+def run(
+    scenario: str = typer.Argument("default", help=SCENARIO_HELP),
+    customers: int | None = typer.Option(None, min=1, help="Fleet size (default: scenario)."),
+    days: int | None = typer.Option(None, min=1, help="Days to simulate (default: scenario)."),
+    seed: int | None = typer.Option(None, min=0, help="Seed (default: scenario)."),
+    out: Path | None = typer.Option(None, help="Run folder (default runs/<scenario>-<time>)."),
+) -> None:
+    """Simulate a county's meter-to-cash year and write KPIs, ledger and manifest."""
+    console = Console()
+    try:
+        sc = load_scenario(scenario)
+    except ScenarioError as exc:
+        console.print(f"[red]invalid scenario[/red]\n{exc}")
+        raise typer.Exit(2) from None
+    n_days = days or sc.run.days
+    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TextColumn("days"), TimeElapsedColumn(), console=console,
+                  transient=False) as bar:
+        task = bar.add_task(f"{sc.name}", total=n_days)
+        try:
+            result = run_simulation(sc, customers=customers, days=days, seed=seed,
+                                    progress=lambda d: bar.update(task, completed=d))
+        except LedgerImbalanceError as exc:
+            console.print(f"[red]money is not conserved:[/red] {exc}")
+            raise typer.Exit(1) from None
+    folder = write_run(result, out)
+    t = Table(title=f"{sc.name}: {result.customers:,} customers x {result.days} days, "
+                    f"seed {result.seed}")
+    t.add_column("KPI (county)")
+    t.add_column("value", justify="right")
+    for key, label, fmt in SUMMARY_LINES:
+        t.add_row(label, _fmt(result.summary[key], fmt))
+    console.print(t)
+    rate = result.customers * result.days / result.timings["simulate_s"]
+    console.print(f"ledger balanced to the fen ({len(result.ledger):,} entries); "
+                  f"{rate / 1e6:.2f} M customer-days/s")
+    console.print(f"wrote {folder}")
+
+
+def validate(scenario: str = typer.Argument(..., help=SCENARIO_HELP)) -> None:
+    """Check a scenario: unknown keys, wrong types and out-of-range values are errors."""
+    console = Console()
+    try:
+        sc = load_scenario(scenario)
+    except ScenarioError as exc:
+        console.print(f"[red]invalid scenario[/red]\n{exc}")
+        raise typer.Exit(2) from None
+    console.print(f"{scenario}: valid ({sc.name}: {sc.run.customers:,} customers, "
+                  f"{sc.run.days} days, {sc.stations.urban + sc.stations.rural} stations)")
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``m2c run`` and ``m2c validate``."""
+    app.command("run")(run)
+    app.command("validate")(validate)
