@@ -22,6 +22,7 @@ from numba import njit, prange
 
 from m2c.core import rng
 
+LEVEL_SIGMA = 0.35  # spread of customer levels (household sizes, appliance stocks)
 P_LEVEL = rng.purpose("consumption.level")
 P_DAY = rng.purpose("consumption.day")
 P_HOUR = rng.purpose("consumption.hour")
@@ -51,25 +52,28 @@ def customer_level(seed, customer, sigma):
     return rng.lognormal_factor(sigma, seed, customer, 0, P_LEVEL)
 
 
+@njit(cache=True, parallel=True)
+def _levels(seed, sigma, out):
+    for i in prange(out.shape[0]):
+        out[i] = customer_level(seed, i, sigma)
+
+
+def levels(seed: int, n: int, sigma: float) -> np.ndarray:
+    """:func:`customer_level` of customers 0..n-1, float64 (n,)."""
+    out = np.empty(n, dtype=np.float64)
+    _levels(seed, sigma, out)
+    return out
+
+
 @njit(cache=True, nogil=True)
-def customer_day_ckwh(seed, customer, day, base_kwh, season_factor, level_sigma, day_sigma):
-    """Energy of one customer-day, centi-kWh (the scalar both models call)."""
-    f = season_factor * customer_level(seed, customer, level_sigma)
+def customer_day_ckwh(seed, customer, day, base_kwh, season_factor, level, day_sigma):
+    """Energy of one customer-day, centi-kWh (the scalar both models call).
+
+    ``level`` is the customer's :func:`customer_level` (computed once per run).
+    """
+    f = season_factor * level
     f *= rng.lognormal_factor(day_sigma, seed, customer, day, P_DAY)
     return np.int64(base_kwh * f * 100.0 + 0.5)
-
-
-@njit(cache=True, parallel=True)
-def daily_energy_ckwh(seed, day, month, base_kwh_per_day, klass, season, level_sigma,
-                      day_sigma, out):
-    """One day's energy per customer, centi-kWh, into ``out`` (int64 (n,)).
-
-    ``base_kwh_per_day`` float64 (n,); ``klass`` int64 (n,) class index;
-    ``season`` float64 (n_classes, 12) monthly factors; ``month`` 0..11.
-    """
-    for i in prange(out.shape[0]):
-        out[i] = customer_day_ckwh(seed, i, day, base_kwh_per_day[i], season[klass[i], month],
-                                   level_sigma, day_sigma)
 
 
 @njit(cache=True, parallel=True)
@@ -78,7 +82,7 @@ def hourly_load_kwh(seed, first_day, months, base_kwh_per_day, klass, season, sh
     """Hourly energy (kWh, float64 (n, 24 x n_days)) for days from ``first_day``.
 
     ``months`` int64 (n_days,) calendar month 0..11 of each day. Each day's
-    energy follows :func:`daily_energy_ckwh`'s model and is spread over the
+    energy follows :func:`customer_day_ckwh`'s model and is spread over the
     class's 24-hour shape with a small hourly jitter (sigma 0.1).
     """
     n_days = months.shape[0]

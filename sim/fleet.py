@@ -17,7 +17,7 @@ import numpy as np
 from m2c.core import rng
 from m2c.core.tariffs import TariffTable, bundled_tariff, compile_tariffs
 from m2c.core.units import energy_charge_fen
-from m2c.sim.consumption import CLASS_NAMES, HOURLY_SHAPES
+from m2c.sim.consumption import CLASS_NAMES, HOURLY_SHAPES, LEVEL_SIGMA, levels
 from m2c.sim.scenario import CLASSES, SEGMENTS, Scenario
 
 MANUAL, AMI, PREPAID = 0, 1, 2
@@ -56,6 +56,7 @@ class Fleet:
     channel: np.ndarray        # int64 preferred payment channel
     score0: np.ndarray         # int64 initial credit score
     base_kwh: np.ndarray       # float64 mean kWh per day of the class
+    level: np.ndarray          # float64 customer's consumption level (mean-one lognormal)
     q_ratio_ppm: np.ndarray    # int64 reactive/active energy ratio, ppm (PF)
     typical_daily_fen: np.ndarray  # int64 expected daily energy charge
     prepaid_price_uy: np.ndarray   # int64 price of the prepaid daily debit, micro-yuan/kWh
@@ -157,6 +158,7 @@ def build_fleet(sc: Scenario, n: int, seed: int) -> Fleet:
         station=station.astype(np.int64), urban=urban, reading_day=reading_day, klass=klass,
         tariff_id=tariff_id, capacity_kva=capacity, meter=meter, segment=segment,
         prepayer=prepayer, channel=channel, score0=score0, base_kwh=base_kwh,
+        level=levels(seed, n, LEVEL_SIGMA),
         q_ratio_ppm=q_ratio_ppm.astype(np.int64), typical_daily_fen=typical,
         prepaid_price_uy=prepaid_price, basic_month_fen=basic_month, table=table,
         season=season, shape_max=shape_max,

@@ -13,10 +13,11 @@ import numpy as np
 
 from m2c.core.units import yuan_to_fen
 from m2c.sim import rules as R
+from m2c.sim.consumption import LEVEL_SIGMA
 from m2c.sim.fleet import Fleet
 from m2c.sim.scenario import ACTIONS, Scenario
 
-LEVEL_SIGMA, DAY_SIGMA = 0.35, 0.15  # consumption spread (sim.consumption)
+DAY_SIGMA = 0.15  # day-to-day consumption spread (weather, presence)
 
 
 @dataclass(frozen=True)

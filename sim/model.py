@@ -94,7 +94,7 @@ class Simulation:
         """The arrays :func:`rules.customer_day` reads, after its day arguments."""
         f, p, s = self.fleet, self.params, self.state
         return (self.cal.slot_end_day, f.station, f.klass, f.tariff_id, f.capacity_kva,
-                f.segment, f.prepayer, f.channel, f.base_kwh, f.typical_daily_fen,
+                f.segment, f.prepayer, f.channel, f.base_kwh, f.level, f.typical_daily_fen,
                 f.prepaid_price_uy, f.basic_month_fen, f.shape_max, f.season, f.period_share,
                 p.ip, p.seg, p.ch_fail, p.ch_conv, p.ch_cost, p.lad_day, p.lad_action,
                 p.lad_crew, p.lad_cost, self.cal.slot_year, s.cs, s.unpaid, s.recv, s.due,

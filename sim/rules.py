@@ -52,6 +52,7 @@ from m2c.sim.consumption import customer_day_ckwh
 N_FIELDS = 24
 NEVER = -1
 NO_DUE = 1 << 40  # due day of a slot without charges (far future)
+NOTHING_DUE = -(1 << 30)  # days_overdue of a customer who owes nothing
 
 # -- daily outputs: columns of out[n, N_OUT] ---------------------------------
 O_DEBIT, O_TOPUP, O_PAY, O_FEE, O_ADJ, O_JOBS, O_EVENTS, O_OVERDUE, O_CHANNEL = range(9)
@@ -133,7 +134,7 @@ def settle(i, amount, cs, unpaid):
 @njit(cache=True, nogil=True)
 def days_overdue(i, day, unpaid, due):
     """Days the oldest unpaid charge is past its due date (<= 0: nothing overdue)."""
-    worst = -(1 << 30)
+    worst = NOTHING_DUE
     for s in range(unpaid.shape[1]):
         if unpaid[i, s] > 0 and day - due[i, s] > worst:
             worst = day - due[i, s]
@@ -177,6 +178,7 @@ def pay_probability(seg_row, overdue, reminded, notice, off, legal):
 @njit(cache=True, nogil=True)
 def customer_day(i, day, slot, calmonth, weekend, year, month_start, slot_end_day,
                  station, klass, tariff_id, capacity, segment, prepayer, channel, base_kwh,
+                 level,
                  typical_fen, price_uy, basic_fen, shape_max, season, period_share,
                  ip, seg, ch_fail, ch_conv, ch_cost, lad_day, lad_action, lad_crew, lad_cost,
                  slot_year, cs, unpaid, recv, due, acc, tally, cost, out):
@@ -200,7 +202,7 @@ def customer_day(i, day, slot, calmonth, weekend, year, month_start, slot_end_da
         tally[i, T_OUTAGE_DAYS] += 1
     else:
         energy = customer_day_ckwh(seed, i, day, base_kwh[i], season[klass[i], calmonth],
-                                   ip[IP_LEVEL_SIGMA_PPM] / 1e6, ip[IP_DAY_SIGMA_PPM] / 1e6)
+                                   level[i], ip[IP_DAY_SIGMA_PPM] / 1e6)
         peak_w = np.int64(energy * shape_max[klass[i]] * 10.0)  # ckWh in the peak hour -> W
         if peak_w > cs[i, F_DMAX_W]:
             cs[i, F_DMAX_W] = peak_w
@@ -287,8 +289,9 @@ def customer_day(i, day, slot, calmonth, weekend, year, month_start, slot_end_da
             out[i, O_JOBS] |= JOB_INSPECT
     else:
         # 5. postpaid payment
-        overdue = days_overdue(i, day, unpaid, due)
-        has_open = cs[i, F_OWED] > 0 and overdue > -(1 << 30)
+        # owed <= 0 means every slot is settled (credit only exists once they all are)
+        overdue = days_overdue(i, day, unpaid, due) if cs[i, F_OWED] > 0 else NOTHING_DUE
+        has_open = cs[i, F_OWED] > 0 and overdue > NOTHING_DUE
         if has_open:
             reminded = day - cs[i, F_LAST_CONTACT] <= REMINDER_DAYS
             p = pay_probability(row, overdue, reminded, cs[i, F_NOTICE] == 1,
@@ -321,10 +324,12 @@ def customer_day(i, day, slot, calmonth, weekend, year, month_start, slot_end_da
                         cost[i, C_CHANNEL] += ch_cost[c]
 
     # 6. late fees on what is still overdue tonight
-    accrue_late_fee(i, day, year, residential, slot_year, cs, unpaid, due)
+    owes = cs[i, F_OWED] > 0
+    if owes:
+        accrue_late_fee(i, day, year, residential, slot_year, cs, unpaid, due)
 
     # 7. dunning, disconnection and reconnection (postpaid)
-    overdue = days_overdue(i, day, unpaid, due)
+    overdue = days_overdue(i, day, unpaid, due) if owes else NOTHING_DUE
     out[i, O_OVERDUE] = overdue
     if overdue > 0:
         cs[i, F_MONTH_OVERDUE] = 1
@@ -395,6 +400,7 @@ def customer_day(i, day, slot, calmonth, weekend, year, month_start, slot_end_da
 @njit(cache=True, parallel=True)
 def fleet_day(day, slot, calmonth, weekend, year, month_start, slot_end_day,
               station, klass, tariff_id, capacity, segment, prepayer, channel, base_kwh,
+              level,
               typical_fen, price_uy, basic_fen, shape_max, season, period_share,
               ip, seg, ch_fail, ch_conv, ch_cost, lad_day, lad_action, lad_crew, lad_cost,
               slot_year, cs, unpaid, recv, due, acc, tally, cost, out):
@@ -402,6 +408,7 @@ def fleet_day(day, slot, calmonth, weekend, year, month_start, slot_end_day,
     for i in prange(cs.shape[0]):
         customer_day(i, day, slot, calmonth, weekend, year, month_start, slot_end_day,
                      station, klass, tariff_id, capacity, segment, prepayer, channel, base_kwh,
+                     level,
                      typical_fen, price_uy, basic_fen, shape_max, season, period_share,
                      ip, seg, ch_fail, ch_conv, ch_cost, lad_day, lad_action, lad_crew,
                      lad_cost, slot_year, cs, unpaid, recv, due, acc, tally, cost, out)

@@ -71,7 +71,8 @@ def _county(res, col):
 
 def test_baseline_clear_at_the_top_unclear_below(runs):
     res = runs("baseline_county")
-    station, customer = _county(res, "recovery_rate_station"), _county(res, "recovery_rate_customer")
+    station = _county(res, "recovery_rate_station")
+    customer = _county(res, "recovery_rate_customer")
     hit = station >= 1.0
     assert hit.any()
     assert (customer[hit] < 1.0).all()
