@@ -5,7 +5,7 @@ import pytest
 
 from m2c.core import bill_interval, bill_register, bundled_tariff, compile_tariffs
 from m2c.core.powerfactor import adjustment_ppm, pf_hundredths
-from m2c.core.tariff import Block, DemandTier, Tariff, Tier
+from m2c.core.tariff import DemandTier, Tariff, Tier
 
 FLAT = ((Tier(None, 500_000),),)  # 0.50 CNY/kWh
 

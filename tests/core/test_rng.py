@@ -46,7 +46,7 @@ def test_chi_square_uniformity():
     counts = np.bincount((u * 100).astype(np.int64), minlength=100)
     chi2 = float(((counts - 1000.0) ** 2 / 1000.0).sum())
     assert chi2 < 148.2
-    assert 0.0 <= u.min() and u.max() < 1.0
+    assert u.min() >= 0.0 and u.max() < 1.0
 
 
 def test_distinct_purposes_and_days_give_distinct_streams():
