@@ -161,6 +161,20 @@ def book_late_fee(i, day, slot, due_days, cs, unpaid, recv, due):
 
 
 @njit(cache=True, nogil=True)
+def channel_fails(i, day, seed, c, ip, ch_fail, tally):
+    """Does the customer's payment channel fail today? Counts tries and failures."""
+    bank = c == ip[IP_BANK_CH]
+    if bank:
+        tally[i, T_BANK_TRIES] += 1
+    if rng.uniform(seed, i, day, P_CHANNEL_FAIL) < ch_fail[c]:
+        tally[i, T_PAY_FAILED] += 1
+        if bank:
+            tally[i, T_BANK_FAILED] += 1
+        return True
+    return False
+
+
+@njit(cache=True, nogil=True)
 def pay_probability(seg_row, overdue, reminded, notice, off, legal):
     """Daily probability that a postpaid customer with an open bill pays."""
     if off:
@@ -247,14 +261,8 @@ def customer_day(i, day, slot, calmonth, weekend, year, month_start, slot_end_da
         elif balance < ip[IP_ALERT]:
             p = row[S_TOPUP_ALERT]
         topup = 0
-        if p > 0.0 and rng.uniform(seed, i, day, P_TOPUP) < p * ch_conv[c]:
-            if c == ip[IP_BANK_CH]:
-                tally[i, T_BANK_TRIES] += 1
-            if rng.uniform(seed, i, day, P_CHANNEL_FAIL) < ch_fail[c]:
-                tally[i, T_PAY_FAILED] += 1
-                if c == ip[IP_BANK_CH]:
-                    tally[i, T_BANK_FAILED] += 1
-            else:
+        if p > 0.0 and rng.uniform(seed, i, day, P_TOPUP) < p * ch_conv[c]:  # noqa: SIM102 (decide, then try the channel)
+            if not channel_fails(i, day, seed, c, ip, ch_fail, tally):
                 fee = book_late_fee(i, day, slot, due_days, cs, unpaid, recv, due)
                 out[i, O_FEE] = fee
                 want = max(cs[i, F_OWED], 0) + ip[IP_TOPUP_DAYS] * typical_fen[i]
@@ -299,14 +307,8 @@ def customer_day(i, day, slot, calmonth, weekend, year, month_start, slot_end_da
             large = ip[IP_INSTAL_KVA] > 0 and capacity[i] >= ip[IP_INSTAL_KVA]
             if large and row[S_PARTIAL] > 0.0:
                 p = min(1.0, 2.0 * p)  # instalments: cash-gap customers pay more often
-            if p > 0.0 and rng.uniform(seed, i, day, P_PAY) < min(0.95, p * ch_conv[c]):
-                if c == ip[IP_BANK_CH]:
-                    tally[i, T_BANK_TRIES] += 1
-                if rng.uniform(seed, i, day, P_CHANNEL_FAIL) < ch_fail[c]:
-                    tally[i, T_PAY_FAILED] += 1
-                    if c == ip[IP_BANK_CH]:
-                        tally[i, T_BANK_FAILED] += 1
-                else:
+            if p > 0.0 and rng.uniform(seed, i, day, P_PAY) < min(0.95, p * ch_conv[c]):  # noqa: SIM102
+                if not channel_fails(i, day, seed, c, ip, ch_fail, tally):
                     fee = book_late_fee(i, day, slot, due_days, cs, unpaid, recv, due)
                     out[i, O_FEE] = fee
                     amount = cs[i, F_OWED]
