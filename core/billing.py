@@ -361,7 +361,7 @@ def bill_interval(
     if (bad >= 0).any():
         i = int(np.flatnonzero(bad >= 0)[0])
         raise ValueError(
-            f"load_kwh[{i}, {bad[i]}] = {load[i, bad[i]]!r}: loads must be finite and >= 0 "
+            f"load_kwh[{i}, {bad[i]}] = {float(load[i, bad[i]])!r}: loads must be finite and >= 0 "
             "(net metering / export is not supported)"
         )
     for arr in (lines, out_period, out_block, energy, dmax, dper):

@@ -132,7 +132,9 @@ def _schedule(periods, where: str) -> tuple[tuple[int, ...], ...]:
         raise ValueError(f"{where}: exactly one period must have no 'hours' (it takes the rest)")
     grid = [[defaults[0]] * 24 for _ in range(12)]
     for i, p in enumerate(periods):
-        for m in (p.months or range(1, 13)) if p.hours is not None else []:
+        # demand periods have no `months` key: they apply in every month
+        months = getattr(p, "months", None) or range(1, 13)
+        for m in months if p.hours is not None else []:
             for h in p.hours:
                 grid[m - 1][h] = i
     return tuple(tuple(row) for row in grid)
