@@ -230,6 +230,16 @@ def bill_register(
     energy = _int_array(period_energy_ckwh, "period_energy_ckwh", (n, P))
     if n and energy.min() < 0:
         raise ValueError("period_energy_ckwh must be >= 0 (export/net metering is not billed)")
+    if n and P > 1:
+        # energy in a column beyond the customer's tariff's periods would go unbilled
+        stray = (energy != 0) & (np.arange(P)[None, :] >= A.n_eperiods[tid][:, None])
+        if stray.any():
+            i, p = (int(x[0]) for x in np.nonzero(stray))
+            raise ValueError(
+                f"period_energy_ckwh[{i}, {p}] = {int(energy[i, p])}: tariff "
+                f"{table.names[tid[i]]!r} has {int(A.n_eperiods[tid[i]])} energy period(s); "
+                "energy in other columns would not be billed"
+            )
     if period_demand_w is None and n and (A.n_dperiods[tid] > 0).any():
         i = int(np.flatnonzero(A.n_dperiods[tid] > 0)[0])
         raise ValueError(

@@ -229,14 +229,14 @@ def customer_day(i, day, slot, calmonth, weekend, year, month_start, slot_end_da
             cs[i, F_UNBILLED] += charge
             charge = 0
     else:
+        # Periods 1.. take their truncated share; period 0 (every tariff has one) takes
+        # the rest, so no centi-kWh lands in a column the customer's tariff does not bill.
         left = energy
-        n_p = acc.shape[1]
-        for p in range(n_p):
+        for p in range(1, acc.shape[1]):
             part = np.int64(energy * period_share[tariff, weekend, calmonth, p])
-            if p == n_p - 1:
-                part = left
             acc[i, p] += part
             left -= part
+        acc[i, 0] += left
 
     # 3. a released billing error is credited when the dispute is settled
     if cs[i, F_DISPUTE_DAY] == day:

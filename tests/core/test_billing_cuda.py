@@ -164,6 +164,8 @@ def _check_register(n: int = 40) -> int:
     energy = rng.integers(0, 900_000, size=(n, P))
     energy[0] = 0
     energy[1::3] |= 1  # odd centi-kWh: exact half-fen ties on the 0.5 CNY/kWh tariff
+    # only the tariff's own periods carry energy (other columns are refused as unbilled)
+    energy[np.arange(P)[None, :] >= table.arrays.n_eperiods[tid][:, None]] = 0
     reactive = rng.integers(0, 700_000, size=n)
     reactive[::5] = -1  # unknown: no PF adjustment
     kw = {

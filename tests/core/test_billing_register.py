@@ -343,3 +343,13 @@ def test_validation_errors_name_the_argument():
     b = bill_register(table, np.zeros(0, dtype=np.int64), np.zeros((0, 1), dtype=np.int64),
                       month=1, backend="cpu")
     assert b.total_fen.shape == (0,)
+
+
+def test_energy_outside_the_tariffs_periods_is_refused():
+    # a flat tariff in a table whose widest tariff has 3 periods: column 2 is not billed
+    table = compile_tariffs([bundled_tariff("commercial_flat"),
+                             bundled_tariff("industrial_tou_two_part")])
+    e = np.zeros((1, table.n_periods), dtype=np.int64)
+    e[0, 2] = 100
+    with pytest.raises(ValueError, match=r"period_energy_ckwh\[0, 2\] = 100"):
+        bill_register(table, np.array([0]), e, month=3)
