@@ -1,0 +1,109 @@
+"""Figures, report and CLI of a tiny comparison; plotted data checked against the tables."""
+
+import numpy as np
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+import pytest
+from typer.testing import CliRunner
+
+from m2c.sim.cli import app
+from m2c.sim.compare import plots, report, runner
+from m2c.sim.compare.runner import Point
+from m2c.sim.compare.stats import summary_table
+
+POINTS = [Point("smoke", "smoke"), Point("slow_cut", "smoke",
+                                         {"dunning.disconnect_after_days": 60})]
+
+
+@pytest.fixture(scope="module")
+def comparison(tmp_path_factory):
+    out = tmp_path_factory.mktemp("cmp")
+    files = runner.run_points(POINTS, 2, 300, 120, 5, out, workers=1)
+    tidy, monthly = runner.collect(files, POINTS)
+    runner.write_outputs(out, tidy, monthly)
+    return out, tidy, monthly
+
+
+def test_recovery_lines_are_the_county_means(comparison):
+    _, _, monthly = comparison
+    fig = plots.fig_recovery(monthly)
+    lines = {ln.get_gid(): ln.get_ydata() for ln in fig.axes[0].get_lines() if ln.get_gid()}
+    assert set(lines) == {"smoke|customer", "smoke|station", "slow_cut|customer",
+                          "slow_cut|station"}
+    county = monthly.filter(pc.equal(monthly["station"], "ALL"))
+    for policy in ("smoke", "slow_cut"):
+        t = county.filter(pc.equal(county["policy"], policy))
+        # by hand: per month, (value in replication 0 + value in replication 1) / 2, in %
+        for col, tag in (("recovery_rate_customer", "customer"),
+                         ("recovery_rate_station", "station")):
+            months = sorted(set(t["month"].to_pylist()))
+            expect = [100 * np.mean([v for m2, v in zip(t["month"].to_pylist(),
+                                                         t[col].to_pylist(), strict=True)
+                                     if m2 == m]) for m in months]
+            np.testing.assert_allclose(lines[f"{policy}|{tag}"], expect, rtol=1e-12)
+    assert len(months) == 4  # 120 days from 2025-01-01 span January..April
+
+
+def test_cost_recovery_points_are_the_summary_means(comparison):
+    _, tidy, _ = comparison
+    summary = summary_table(tidy)
+    fig = plots.fig_cost_recovery(summary)
+    rows = {(r["kpi"], r["policy"]): r["mean"] for r in summary.to_pylist()}
+    pts = {c.get_label(): c.lines[0].get_xydata()[0] for c in fig.axes[0].containers}
+    for p in ("smoke", "slow_cut"):
+        assert pts[p][0] == pytest.approx(100 * rows[("recovery_rate_customer", p)])
+        assert pts[p][1] == pytest.approx(rows[("collection_cost_per_customer", p)] / 100)
+
+
+def test_plot_folder_writes_png_svg_and_report(comparison):
+    out, tidy, _ = comparison
+    figs = plots.plot_folder(out)
+    names = {f.name for f in figs}
+    for stem in ("recovery", "aging", "supply", "penalty_heatmap", "cost_vs_recovery"):
+        assert {f"{stem}.png", f"{stem}.svg"} <= names
+    assert all(f.stat().st_size > 1000 for f in figs)
+    assert (out / "figures" / "recovery.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    html = report.write_report(out, POINTS, summary_table(tidy), figs).read_text()
+    assert html.count("data:image/png;base64,") == 5 and "figures/aging.svg" in html
+    assert "slow_cut" in html and "<td>60</td>" in html  # disconnect_after_days override
+
+
+def test_plot_run_folder(tmp_path):
+    from m2c.sim.run import run_simulation, write_run
+    from m2c.sim.scenario import load_scenario
+
+    run_dir = write_run(run_simulation(load_scenario("smoke"), customers=200, days=60, seed=1),
+                        tmp_path / "run")
+    figs = plots.plot_folder(run_dir)
+    assert {f.name for f in figs} >= {"recovery.png", "penalty_heatmap.svg"}
+
+
+def test_cli_compare_sweep_plot(tmp_path):
+    cli = CliRunner()
+    out = tmp_path / "cmp"
+    args = ["compare", "smoke", "prepaid_county", "--replications", "2", "--customers", "200",
+            "--days", "60", "--workers", "1", "--out", str(out)]
+    res = cli.invoke(app, args)
+    assert res.exit_code == 0, res.output
+    assert "recovery_rate_customer" in res.output and "95 % CI" in res.output
+    html = (out / "report.html").read_text()
+    assert "data:image/png;base64," in html and "prepaid_min_kva" in html
+    assert pq.read_table(out / "comparison.parquet").num_rows == 2 * 2 * 11
+    res = cli.invoke(app, [a if a != "200" else "201" for a in args])  # other --customers
+    assert res.exit_code == 2 and "other arguments" in res.output
+    sw = tmp_path / "sweep"
+    res = cli.invoke(app, ["sweep", "smoke", "--param", "dunning.disconnect_after_days=15,60",
+                           "--param", "prepaid.min_kva=0,50", "--replications", "2",
+                           "--customers", "200", "--days", "60", "--workers", "1",
+                           "--out", str(sw)])
+    assert res.exit_code == 0, res.output
+    tidy = pq.read_table(sw / "comparison.parquet")
+    assert tidy.num_rows == 4 * 2 * 11  # 2 x 2 grid points x 2 replications x 11 KPIs
+    assert set(tidy["prepaid.min_kva"].to_pylist()) == {0.0, 50.0}
+    assert (sw / "figures" / "sweep_kpis.png").stat().st_size > 1000
+    assert (sw / "figures" / "frontier.svg").stat().st_size > 1000
+    res = cli.invoke(app, ["plot", str(sw)])
+    assert res.exit_code == 0 and "frontier.png" in res.output
+    res = cli.invoke(app, ["sweep", "smoke", "--param", "dunning.no_such_key=1",
+                           "--out", str(tmp_path / "bad")])
+    assert res.exit_code == 2 and "no_such_key" in res.output

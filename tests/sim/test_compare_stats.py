@@ -1,0 +1,53 @@
+"""Paired t-intervals of m2c.sim.compare.stats checked against hand arithmetic."""
+
+import math
+
+import numpy as np
+import pyarrow as pa
+import pytest
+
+from m2c.sim.compare.stats import betainc, paired_ci, summary_table, t_cdf, t_ppf
+
+
+@pytest.mark.parametrize("df, expected", [(1, 12.706), (2, 4.303), (5, 2.571), (9, 2.262),
+                                          (29, 2.045)])
+def test_t_quantile_matches_tables(df, expected):
+    assert abs(t_ppf(0.975, df) - expected) < 5e-4
+    assert abs(t_ppf(0.025, df) + expected) < 5e-4
+
+
+def test_t_cdf_closed_forms():
+    # df = 1 is Cauchy: F(t) = 1/2 + atan(t)/pi; df = 2: F(t) = 1/2 + t / (2 sqrt(2 + t^2))
+    assert abs(t_cdf(1.0, 1) - 0.75) < 1e-12
+    assert abs(t_cdf(2.0, 2) - (0.5 + 2 / (2 * math.sqrt(6)))) < 1e-12
+    # I_x(1, 1) = x; I_x(2, 1) = x^2
+    assert abs(betainc(1, 1, 0.3) - 0.3) < 1e-12 and abs(betainc(2, 1, 0.3) - 0.09) < 1e-12
+
+
+def test_paired_interval_by_hand():
+    # base = [10, 12, 9, 11], other = [11, 15, 9, 14]: d = [1, 3, 0, 3], mean 1.75
+    # s^2 = ((-0.75)^2 + 1.25^2 + (-1.75)^2 + 1.25^2) / 3 = (0.5625 + 1.5625 + 3.0625
+    #       + 1.5625) / 3 = 6.75 / 3 = 2.25, s = 1.5
+    # half = t_{0.975,3} * s / sqrt(4) = 3.18245 * 1.5 / 2 = 2.38684
+    ci = paired_ci(np.array([10, 12, 9, 11]), np.array([11, 15, 9, 14]))
+    assert ci.n == 4 and ci.mean == 1.75
+    assert abs(ci.low - (1.75 - 2.38684)) < 1e-4 and abs(ci.high - (1.75 + 2.38684)) < 1e-4
+    assert not ci.significant  # the interval [-0.64, 4.14] contains 0
+    # d = [2, 3, 2, 3]: mean 2.5, s = sqrt(4 * 0.25 / 3) = 0.57735,
+    # half = 3.18245 * 0.57735 / 2 = 0.91870 -> [1.5813, 3.4187], significant
+    ci = paired_ci(np.array([0, 0, 0, 0]), np.array([2, 3, 2, 3]))
+    assert abs(ci.low - 1.5813) < 1e-4 and abs(ci.high - 3.4187) < 1e-4 and ci.significant
+
+
+def test_summary_table_pairs_by_replication():
+    # policy B is listed with replications out of order; pairing must follow replication ids
+    tidy = pa.table({"policy": ["A"] * 4 + ["B"] * 4, "replication": [0, 1, 2, 3, 3, 2, 1, 0],
+                     "kpi": ["k"] * 8, "value": [10.0, 12, 9, 11, 14, 9, 15, 11]})
+    rows = summary_table(tidy).to_pylist()
+    a, b = rows
+    assert a["policy"] == "A" and a["diff"] == 0 and not a["significant"]
+    assert b["mean"] == 12.25 and b["diff"] == 1.75
+    assert abs(b["diff_high"] - (1.75 + 2.38684)) < 1e-4
+    # mean CI of A: mean 10.5, s^2 = (0.25 + 2.25 + 2.25 + 0.25) / 3 = 5/3, s = 1.29099,
+    # half = 3.18245 * 1.29099 / 2 = 2.05426
+    assert abs(a["mean_low"] - (10.5 - 2.05426)) < 1e-4
