@@ -11,7 +11,7 @@ from rich.table import Table
 
 from m2c.core.ledger import LedgerImbalanceError
 from m2c.sim.run import run_simulation, write_run
-from m2c.sim.scenario import ScenarioError, load_scenario
+from m2c.sim.scenario import Scenario, ScenarioError, load_scenario
 
 SCENARIO_HELP = "Bundled scenario name (e.g. baseline_county) or a scenario .toml file."
 
@@ -34,6 +34,15 @@ def _fmt(value: float, fmt: str) -> str:
     return f"{value / 100:,.2f}" if fmt == "fen" else fmt.format(value)
 
 
+def _load_or_exit(console: Console, scenario: str) -> Scenario:
+    """The validated scenario, or the errors printed and exit status 2 (nothing runs)."""
+    try:
+        return load_scenario(scenario)
+    except ScenarioError as exc:
+        console.print(f"[red]invalid scenario[/red]\n{exc}")
+        raise typer.Exit(2) from None
+
+
 def run(
     scenario: str = typer.Argument("default", help=SCENARIO_HELP),
     customers: int | None = typer.Option(None, min=1, help="Fleet size (default: scenario)."),
@@ -43,11 +52,7 @@ def run(
 ) -> None:
     """Simulate a county's meter-to-cash year and write KPIs, ledger and manifest."""
     console = Console()
-    try:
-        sc = load_scenario(scenario)
-    except ScenarioError as exc:
-        console.print(f"[red]invalid scenario[/red]\n{exc}")
-        raise typer.Exit(2) from None
+    sc = _load_or_exit(console, scenario)
     n_days = days or sc.run.days
     with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                   TextColumn("days"), TimeElapsedColumn(), console=console,
@@ -76,11 +81,7 @@ def run(
 def validate(scenario: str = typer.Argument(..., help=SCENARIO_HELP)) -> None:
     """Check a scenario: unknown keys, wrong types and out-of-range values are errors."""
     console = Console()
-    try:
-        sc = load_scenario(scenario)
-    except ScenarioError as exc:
-        console.print(f"[red]invalid scenario[/red]\n{exc}")
-        raise typer.Exit(2) from None
+    sc = _load_or_exit(console, scenario)
     console.print(f"{scenario}: valid ({sc.name}: {sc.run.customers:,} customers, "
                   f"{sc.run.days} days, {sc.stations.urban + sc.stations.rural} stations)")
 
