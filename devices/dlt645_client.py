@@ -243,6 +243,14 @@ class Dlt645Client:
         di = (0x00020000 if reverse else 0x00010000) | tariff << 8
         return int(self.read(address, di))  # type: ignore[arg-type]
 
+    def read_energy_block_ckwh(self, address: str) -> tuple[int, int, int, int, int]:
+        """Forward active energy block 00 01 FF 00: (total, T1..T4), centi-kWh.
+
+        One request, so the five registers come from the same instant.
+        """
+        values = self.read(address, 0x0001FF00)
+        return tuple(int(v) for v in values)  # type: ignore[union-attr,return-value]
+
     def read_time(self, address: str) -> dt.datetime:
         """Meter clock: date (04 00 01 01) then time (04 00 01 02).
 

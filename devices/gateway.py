@@ -11,6 +11,7 @@ API (all energies in centi-kWh, int64, core/units.py)::
     gw = MeterGateway.open("/dev/pts/3", {0: "000000000001", 7: "000000000008"},
                            password=Password(2, "000000"), allow_relay_control=False)
     result = gw.read_energies([0, 7])     # GatewayReads: ckwh, ok, errors
+    result = gw.read_energies([0, 7], tariffs=True)  # + .tariff_ckwh (k, 4), T1..T4
     gw.trip(7)                           # RelayOutcome: "sent" / "would_send" / "failed"
     gw.close(7)
     gw.actions                           # every relay decision, in order
@@ -48,6 +49,14 @@ class MeterReader(Protocol):
         ...
 
 
+class TariffRegisterReader(MeterReader, Protocol):
+    """A reader that also gives the per-tariff registers (DL/T 645 block 00 01 FF 00)."""
+
+    def read_energy_block_ckwh(self, address: str) -> tuple[int, int, int, int, int]:
+        """(total, T1, T2, T3, T4) forward active energy, centi-kWh, from one request."""
+        ...
+
+
 @dataclass(frozen=True)
 class GatewayReads:
     """Result of :meth:`MeterGateway.read_energies`.
@@ -62,12 +71,16 @@ class GatewayReads:
         True where the read succeeded.
     errors : dict[int, str]
         Failure message per meter index that failed.
+    tariff_ckwh : ndarray, shape (k, 4), int64, or None
+        Tariff registers T1..T4 (sharp, peak, flat, valley), centi-kWh, when
+        read with ``tariffs=True``; -1 where the read failed.
     """
 
     meters: np.ndarray
     ckwh: np.ndarray
     ok: np.ndarray
     errors: dict[int, str]
+    tariff_ckwh: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -111,6 +124,7 @@ class MeterGateway:
         protocol: str = "dlt645",
         settings: SerialSettings | None = None,
         password: Password | None = None,
+        operator: str = "00000000",
         allow_relay_control: bool = False,
         timeout_s: float = 1.0,
         retries: int = 2,
@@ -125,6 +139,7 @@ class MeterGateway:
                 timeout_s=timeout_s,
                 retries=retries,
                 password=password,
+                operator=operator,
                 allow_relay_control=allow_relay_control,
             )
         elif protocol == "modbus":
@@ -154,26 +169,44 @@ class MeterGateway:
         """Read one meter's total forward energy, centi-kWh (raises DeviceError on failure)."""
         return int(self.client.read_energy_ckwh(self.address(meter)))  # type: ignore[attr-defined]
 
-    def read_energies(self, meters: Iterable[int] | None = None) -> GatewayReads:
+    @property
+    def reads_tariffs(self) -> bool:
+        """Whether the protocol gives tariff registers (DL/T 645 yes, Modbus map: total only)."""
+        return hasattr(self.client, "read_energy_block_ckwh")
+
+    def read_energies(
+        self, meters: Iterable[int] | None = None, *, tariffs: bool = False
+    ) -> GatewayReads:
         """Read many meters; failures are reported, never raised (the caller estimates).
 
         Parameters
         ----------
         meters : iterable of int, optional
             Meter indices (default: every meter on the gateway).
+        tariffs : bool
+            Also read the tariff registers T1..T4 (one block request per
+            meter); raises SettingsError if the protocol has none.
         """
+        if tariffs and not self.reads_tariffs:
+            raise SettingsError("this protocol's meters report total energy only (no T1..T4)")
         idx = self.meters if meters is None else np.asarray(list(meters), dtype=np.int64)
         ckwh = np.full(idx.shape[0], -1, dtype=np.int64)
+        per_tariff = np.full((idx.shape[0], 4), -1, dtype=np.int64) if tariffs else None
         ok = np.zeros(idx.shape[0], dtype=bool)
         errors: dict[int, str] = {}
         for i, m in enumerate(idx):
             try:
-                ckwh[i] = self.read_energy_ckwh(int(m))
+                if per_tariff is not None:
+                    block = self.client.read_energy_block_ckwh(self.address(m))  # type: ignore[attr-defined]
+                    ckwh[i] = block[0]
+                    per_tariff[i] = block[1:5]
+                else:
+                    ckwh[i] = self.read_energy_ckwh(int(m))
                 ok[i] = True
             except DeviceError as exc:
                 errors[int(m)] = str(exc)
                 log.warning("meter %d read failed: %s", m, exc)
-        return GatewayReads(idx, ckwh, ok, errors)
+        return GatewayReads(idx, ckwh, ok, errors, per_tariff)
 
     def _relay(self, meter: int, action: str) -> RelayRecord:
         address = self.address(meter)

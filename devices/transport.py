@@ -18,11 +18,13 @@ timeouts; they are validated with messages that state the expected values.
 UART, bytes move at memory speed and are never parity-checked, so a parity
 mismatch that would garble a real RS-485 bus goes unnoticed on a pty.
 Changing settings on an open pty (parity, or pyserial's ``timeout``, which
-re-applies termios) was seen to fail with ``EINVAL``; so
-:class:`SerialTransport` configures a port once, at open, and waits with its
-own loop. Modem lines (RTS, DTR, CTS, DSR, and the RS-485 direction control
-that rides on RTS) do not exist: the ioctls fail with ``ENOTTY``, and
-:class:`SerialTransport` never touches them. Tests use ptys for framing,
+re-applies termios) was seen to fail with ``EINVAL``, and so does a second
+client asking for parity on a pty an earlier client had set to 8E1; so
+:class:`SerialTransport` opens a pty without parity (:func:`is_pty`),
+configures a port once, at open, and waits with its own loop. Modem lines
+(RTS, DTR, CTS, DSR, and the RS-485 direction control that rides on RTS)
+do not exist: the ioctls fail with ``ENOTTY``, and :class:`SerialTransport`
+never touches them. Tests use ptys for framing,
 timing and protocol, never for line settings (an RFC 2217 server in front
 of a pty must keep line settings to itself: tests/devices/test_client_emulator.py).
 
@@ -226,6 +228,16 @@ def port_kind(url: str) -> str:
     return "real"
 
 
+def is_pty(url: str) -> bool:
+    """True for a pseudo-terminal path (one made here, or /dev/pts/N and the like)."""
+    if not url.startswith("/"):
+        return False
+    path = os.path.realpath(url)
+    return url in _OWN_PTYS or path in _OWN_PTYS or any(
+        re.fullmatch(p, path) for p in _PTY_PATTERNS
+    )
+
+
 def is_real_port(url: str) -> bool:
     """True for hardware (or a remote serial server): relay control needs the allow flag."""
     return port_kind(url) == "real"
@@ -250,12 +262,15 @@ class SerialTransport:
     def __init__(self, url: str, settings: SerialSettings | None = None):
         self.url = normalize_url(url)
         self.settings = settings or SerialSettings()
+        # A pty has no parity; asking for it again after an earlier client set it fails
+        # with EINVAL, so a second `m2c read` of the same emulator could not open it.
+        parity = serial.PARITY_NONE if is_pty(self.url) else self.settings.parity
         try:
             self.port = serial.serial_for_url(
                 self.url,
                 baudrate=self.settings.baudrate,
                 bytesize=self.settings.bytesize,
-                parity=self.settings.parity,
+                parity=parity,
                 stopbits=self.settings.stopbits,
                 timeout=POLL_S,
                 inter_byte_timeout=self.settings.inter_byte_timeout_s,

@@ -18,6 +18,8 @@ share; a released error is disputed and credited ``dispute_days`` later.
 
 from __future__ import annotations
 
+from typing import Protocol
+
 import numpy as np
 from numba import njit
 
@@ -34,19 +36,23 @@ P_REVIEW = rng.purpose("billing.review")
 
 
 @njit(cache=True)
+def read_is_estimated(i, day, seed, meter_kind, est_rate, ami_success, ami_retries):
+    """Whether customer ``i``'s read on ``day`` is estimated (no actual read was taken)."""
+    if meter_kind == AMI:
+        for k in range(ami_retries + 1):
+            if rng.uniform(seed, i, day, P_AMI_READ, k) < ami_success:
+                return False
+        return True
+    return rng.uniform(seed, i, day, P_ESTIMATE) < est_rate
+
+
+@njit(cache=True)
 def read_meters(ids, day, seed, meter, est_rate, ami_success, ami_retries, acc, last_billed,
                 tally, energy):
     """Energy to bill per TOU period for customers ``ids`` into ``energy`` (len(ids), P)."""
     for j in range(ids.shape[0]):
         i = ids[j]
-        if meter[i] == AMI:
-            estimated = True
-            for k in range(ami_retries + 1):
-                if rng.uniform(seed, i, day, P_AMI_READ, k) < ami_success:
-                    estimated = False
-                    break
-        else:
-            estimated = rng.uniform(seed, i, day, P_ESTIMATE) < est_rate
+        estimated = read_is_estimated(i, day, seed, meter[i], est_rate, ami_success, ami_retries)
         tally[i, R.T_READS] += 1
         for p in range(acc.shape[1]):
             if estimated:
@@ -89,16 +95,38 @@ def post_bills(ids, day, slot, seed, due_days, err_rate, catch, factor, dispute_
         cs[i, R.F_DMAX_W] = 0
 
 
+class MeterReads(Protocol):
+    """Reads some customers' meters another way (through the device driver: sim.meter_link)."""
+
+    def serves(self, ids: np.ndarray) -> np.ndarray:
+        """Bool mask: which of ``ids`` this reader reads."""
+        ...
+
+    def read(self, ids: np.ndarray, day: int, params: Params, state: State) -> np.ndarray:
+        """Energy to bill per TOU period for ``ids``, (len(ids), P) centi-kWh, like read_meters."""
+        ...
+
+
 def billing_run(ids: np.ndarray, day: int, slot: int, calmonth: int, fleet: Fleet,
-                params: Params, state: State) -> np.ndarray:
-    """Read and bill customers ``ids`` (int64) on ``day``; return fen billed per id."""
+                params: Params, state: State, meters: MeterReads | None = None) -> np.ndarray:
+    """Read and bill customers ``ids`` (int64) on ``day``; return fen billed per id.
+
+    ``meters`` (gateway mode) reads the customers it serves through the device
+    driver; the others are read from the simulation's arrays.
+    """
     ids = np.ascontiguousarray(ids, dtype=np.int64)
     P = fleet.table.n_periods
     energy = np.zeros((ids.shape[0], P), dtype=np.int64)
     seed = int(params.ip[R.IP_SEED])
-    read_meters(ids, day, seed, state.cs[:, R.F_METER], params.manual_estimate_rate,
+    via = np.zeros(ids.shape[0], dtype=bool) if meters is None else meters.serves(ids)
+    own = ids if not via.any() else np.ascontiguousarray(ids[~via])
+    own_energy = energy if own is ids else np.zeros((own.shape[0], P), dtype=np.int64)
+    read_meters(own, day, seed, state.cs[:, R.F_METER], params.manual_estimate_rate,
                 params.ami_success, params.ami_retries, state.acc, state.last_billed,
-                state.tally, energy)
+                state.tally, own_energy)
+    if own is not ids:
+        energy[~via] = own_energy
+        energy[via] = meters.read(ids[via], day, params, state)  # type: ignore[union-attr]
     total_e = energy.sum(axis=1)
     q = fleet.q_ratio_ppm[ids]
     reactive = np.where(q > 0, (total_e * q + 500_000) // 1_000_000, -1)

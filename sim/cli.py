@@ -1,7 +1,7 @@
 """The ``m2c`` command line: one command per use (../shared/DESIGN.md "CLI").
 
 Each area registers its commands from its own module (``cli_bill``,
-``cli_run``, ``cli_devices``, ``cli_compare``); a command parses arguments,
+``cli_run``, ``cli_devices``, ``cli_hil``, ``cli_compare``); a command parses arguments,
 calls one function and prints. Errors that a user can fix (a bad scenario,
 a missing file) are printed as one clear message and exit with status 2.
 """
@@ -21,7 +21,7 @@ app = typer.Typer(
 )
 
 #: Modules that define ``register(app)``; each adds its own commands.
-COMMAND_MODULES = ("cli_bill", "cli_run", "cli_devices", "cli_compare")
+COMMAND_MODULES = ("cli_bill", "cli_run", "cli_devices", "cli_hil", "cli_compare")
 
 
 def _register_all() -> None:

@@ -20,6 +20,9 @@ from m2c.devices.errors import DeviceError
 from m2c.devices.readout import read_value
 from m2c.devices.state import InMemoryState
 from m2c.devices.transport import SerialSettings
+from m2c.sim.model import Simulation
+from m2c.sim.scenario import ScenarioError, load_scenario
+from m2c.sim.sim_meters import scenario_meters
 
 
 def _fail(message: str) -> None:
@@ -46,15 +49,27 @@ def emulate(
     duration: float | None = typer.Option(
         None, help="stop after this many seconds (default: until Ctrl-C)"
     ),
+    scenario: str | None = typer.Option(
+        None, help="serve the first --meters customers of this scenario's simulated fleet "
+        "(meter of customer i: address i+1) instead of synthetic registers"
+    ),
+    days: int = typer.Option(0, min=0, help="with --scenario: simulate this many days first"),
+    day_seconds: float | None = typer.Option(
+        None, min=0.01, help="with --scenario: then advance one simulated day every N seconds"
+    ),
 ) -> None:
     """Serve emulated meters; print the pty path or address, then serve until Ctrl-C."""
+    sim = None
     try:
-        provider = InMemoryState.load(state) if state else InMemoryState.synthetic(meters, seed)
+        if scenario is not None:
+            provider, sim = _scenario_provider(scenario, meters, seed, days, day_seconds)
+        else:
+            provider = InMemoryState.load(state) if state else InMemoryState.synthetic(meters, seed)
         timing = ReplyTiming(
             delay_ms / 1000, SerialSettings(pace_baud, "8E1") if pace_baud else None
         )
         running = start_emulator(protocol, port, provider, timing=timing)
-    except DeviceError as exc:
+    except (DeviceError, ScenarioError, ValueError) as exc:
         _fail(str(exc))
         return
     with running:
@@ -65,11 +80,24 @@ def emulate(
         )
         sys.stdout.flush()
         deadline = None if duration is None else time.monotonic() + duration
+        next_day = time.monotonic() + (day_seconds or 0)
         try:
             while deadline is None or time.monotonic() < deadline:
-                time.sleep(0.2)
+                time.sleep(0.05 if day_seconds else 0.2)
+                if sim is not None and day_seconds and time.monotonic() >= next_day:
+                    next_day += day_seconds
+                    sim.advance(1)
         except KeyboardInterrupt:
             pass
+
+
+def _scenario_provider(name: str, meters: int, seed: int, days: int,
+                       day_seconds: float | None) -> tuple[InMemoryState, Simulation]:
+    """A simulation of scenario ``name`` whose first ``meters`` customers are served."""
+    sc = load_scenario(name)
+    total = max(days + 1, sc.run.days) if day_seconds else days + 1
+    sim = Simulation(sc, max(meters, sc.run.customers), total, sc.run.seed + seed)
+    return scenario_meters(sim, meters, days).state, sim
 
 
 def read(

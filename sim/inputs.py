@@ -162,6 +162,7 @@ class State:
     recv: np.ndarray     # int64 (n, n_slots) receivable booked per slot
     due: np.ndarray      # int64 (n, n_slots) due day of each slot
     acc: np.ndarray      # int64 (n, n_periods) energy since the last read, centi-kWh
+    reg: np.ndarray      # int64 (n, n_periods) energy the meter registered since day 0, ckWh
     last_billed: np.ndarray  # int64 (n, n_periods) last actual read's energy (estimates)
     tally: np.ndarray    # int64 (n, N_TALLY) this month's counters
     cost: np.ndarray     # int64 (n, N_COST) this month's collection cost, fen
@@ -199,7 +200,8 @@ def opening_state(fleet: Fleet, sc: Scenario, cal: Calendar) -> State:
     last_billed = np.zeros((n, P), dtype=np.int64)
     last_billed[:, 0] = typical_month  # an estimate before any actual read
     return State(cs=cs, unpaid=unpaid, recv=recv, due=due,
-                 acc=np.zeros((n, P), dtype=np.int64), last_billed=last_billed,
+                 acc=np.zeros((n, P), dtype=np.int64), reg=np.zeros((n, P), dtype=np.int64),
+                 last_billed=last_billed,
                  tally=np.zeros((n, R.N_TALLY), dtype=np.int64),
                  cost=np.zeros((n, R.N_COST), dtype=np.int64),
                  out=np.zeros((n, R.N_OUT), dtype=np.int64), opening_fen=owed.copy())

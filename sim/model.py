@@ -24,10 +24,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import simpy
+import simpy.rt
 
 from m2c.core import ledger as L
 from m2c.sim import rules as R
-from m2c.sim.billing_run import billing_run
+from m2c.sim.billing_run import MeterReads, billing_run
 from m2c.sim.crews import StationCrews
 from m2c.sim.fleet import PREPAID, Fleet, build_fleet
 from m2c.sim.inputs import Calendar, Params, State, build_calendar, build_params, opening_state
@@ -65,7 +66,9 @@ class EventLog:
 class Simulation:
     """State, calendar and bookkeeping shared by the fast and the reference model."""
 
-    def __init__(self, sc: Scenario, customers: int, days: int, seed: int):
+    def __init__(self, sc: Scenario, customers: int, days: int, seed: int,
+                 seconds_per_day: float | None = None):
+        """``seconds_per_day`` paces the run in wall-clock time (simpy.rt), e.g. for HIL."""
         self.scenario = sc
         self.seed = seed
         self.fleet: Fleet = build_fleet(sc, customers, seed)
@@ -73,7 +76,12 @@ class Simulation:
         self.cal: Calendar = build_calendar(sc.run.start, days)
         self.state: State = opening_state(self.fleet, sc, self.cal)
         self.ledger = L.Ledger(customers, self.state.opening_fen)
-        self.env = simpy.Environment()
+        self.env = (simpy.Environment() if seconds_per_day is None
+                    else simpy.rt.RealtimeEnvironment(factor=seconds_per_day, strict=False))
+        #: gateway mode: reads the customers it serves through the device driver
+        self.meters: MeterReads | None = None
+        #: called with the day after each day's work (relay actions, emulated registers)
+        self.day_hooks: list[Callable[[int], None]] = []
         st = sc.stations
         crews = np.where(self.fleet.urban, st.crews_urban, st.crews_rural)
         self.crews = StationCrews(self.env, crews, st.jobs_per_crew_day)
@@ -98,7 +106,7 @@ class Simulation:
                 f.prepaid_price_uy, f.basic_month_fen, f.shape_max, f.season, f.period_share,
                 p.ip, p.seg, p.ch_fail, p.ch_conv, p.ch_cost, p.lad_day, p.lad_action,
                 p.lad_crew, p.lad_cost, self.cal.slot_year, s.cs, s.unpaid, s.recv, s.due,
-                s.acc, s.tally, s.cost, s.out)
+                s.acc, s.reg, s.tally, s.cost, s.out)
 
     def reading_stations(self, d: int) -> np.ndarray:
         return np.flatnonzero(self.fleet.reading_day == self.cal.dom[d])
@@ -159,11 +167,24 @@ class Simulation:
     def run(self, progress: Callable[[int], None] | None = None) -> Simulation:
         """Run the fast model over the calendar; ``progress(days_done)`` after each day."""
         t0 = time.perf_counter()
-        self.env.process(self._days(progress))
+        self.start(progress)
         self.env.run()
         self.timings["simulate_s"] = time.perf_counter() - t0
         self.check_conservation()
         return self
+
+    def start(self, progress: Callable[[int], None] | None = None) -> Simulation:
+        """Schedule the fast model's days; then ``run()`` or step with :meth:`advance`."""
+        self.env.process(self._days(progress))
+        return self
+
+    def advance(self, days: int = 1) -> bool:
+        """Run ``days`` more days of a started model; False once the calendar is done."""
+        end = min(int(self.env.now) + days, self.cal.days)
+        if end <= self.env.now:
+            return False
+        self.env.run(until=end)
+        return end < self.cal.days
 
     def _days(self, progress):
         env, s = self.env, self.state
@@ -175,7 +196,8 @@ class Simulation:
             if stations.size:
                 ids = np.flatnonzero(np.isin(self.fleet.station, stations)
                                      & (s.cs[:, R.F_METER] != PREPAID))
-                billed = billing_run(ids, d, slot, calmonth, self.fleet, self.params, s)
+                billed = billing_run(ids, d, slot, calmonth, self.fleet, self.params, s,
+                                     self.meters)
                 self.ledger.append_many(ids, d, L.BILL, billed)
             R.fleet_day(d, slot, calmonth, weekend, year, month_start, *args)
             self.book_day_outputs(d)
@@ -191,6 +213,8 @@ class Simulation:
                 if nz.size:
                     self.ledger.append_many(nz, d, L.WRITE_OFF, written[nz])
                 self.record_kpis(d)
+            for hook in self.day_hooks:
+                hook(d)
             if progress is not None:
                 progress(d + 1)
             yield env.timeout(d + 1 - env.now)

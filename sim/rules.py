@@ -195,7 +195,7 @@ def customer_day(i, day, slot, calmonth, weekend, year, month_start, slot_end_da
                  level,
                  typical_fen, price_uy, basic_fen, shape_max, season, period_share,
                  ip, seg, ch_fail, ch_conv, ch_cost, lad_day, lad_action, lad_crew, lad_cost,
-                 slot_year, cs, unpaid, recv, due, acc, tally, cost, out):
+                 slot_year, cs, unpaid, recv, due, acc, reg, tally, cost, out):
     """Run one customer-day (see the module docstring); write the day's outputs to out[i]."""
     seed = ip[IP_SEED]
     for k in range(N_OUT):
@@ -220,6 +220,18 @@ def customer_day(i, day, slot, calmonth, weekend, year, month_start, slot_end_da
         peak_w = np.int64(energy * shape_max[klass[i]] * 10.0)  # ckWh in the peak hour -> W
         if peak_w > cs[i, F_DMAX_W]:
             cs[i, F_DMAX_W] = peak_w
+    # The meter registers every customer's energy by TOU period. Periods 1.. take their
+    # truncated share; period 0 (every tariff has one) takes the rest, so no centi-kWh
+    # lands in a column the customer's tariff does not bill. Postpaid energy also waits
+    # in ``acc`` for the next read; prepaid energy is debited below.
+    left = energy
+    for p in range(1, acc.shape[1]):
+        part = np.int64(energy * period_share[tariff, weekend, calmonth, p])
+        reg[i, p] += part
+        if not prepaid:
+            acc[i, p] += part
+        left -= part
+    reg[i, 0] += left
     charge = 0
     if prepaid:
         charge = energy_charge_fen(energy, price_uy[i])
@@ -229,13 +241,6 @@ def customer_day(i, day, slot, calmonth, weekend, year, month_start, slot_end_da
             cs[i, F_UNBILLED] += charge
             charge = 0
     else:
-        # Periods 1.. take their truncated share; period 0 (every tariff has one) takes
-        # the rest, so no centi-kWh lands in a column the customer's tariff does not bill.
-        left = energy
-        for p in range(1, acc.shape[1]):
-            part = np.int64(energy * period_share[tariff, weekend, calmonth, p])
-            acc[i, p] += part
-            left -= part
         acc[i, 0] += left
 
     # 3. a released billing error is credited when the dispute is settled
@@ -405,7 +410,7 @@ def fleet_day(day, slot, calmonth, weekend, year, month_start, slot_end_day,
               level,
               typical_fen, price_uy, basic_fen, shape_max, season, period_share,
               ip, seg, ch_fail, ch_conv, ch_cost, lad_day, lad_action, lad_crew, lad_cost,
-              slot_year, cs, unpaid, recv, due, acc, tally, cost, out):
+              slot_year, cs, unpaid, recv, due, acc, reg, tally, cost, out):
     """:func:`customer_day` for every customer, in parallel (rows are independent)."""
     for i in prange(cs.shape[0]):
         customer_day(i, day, slot, calmonth, weekend, year, month_start, slot_end_day,
@@ -413,7 +418,7 @@ def fleet_day(day, slot, calmonth, weekend, year, month_start, slot_end_day,
                      level,
                      typical_fen, price_uy, basic_fen, shape_max, season, period_share,
                      ip, seg, ch_fail, ch_conv, ch_cost, lad_day, lad_action, lad_crew,
-                     lad_cost, slot_year, cs, unpaid, recv, due, acc, tally, cost, out)
+                     lad_cost, slot_year, cs, unpaid, recv, due, acc, reg, tally, cost, out)
 
 
 @njit(cache=True, nogil=True)

@@ -102,12 +102,20 @@ def run_simulation(scenario: Scenario, *, customers: int | None = None, days: in
     s = scenario.run.seed if seed is None else seed
     t0 = time.perf_counter()
     sim = Simulation(scenario, n, d, s)
-    t1 = time.perf_counter()
+    return run_built(sim, progress, setup_s=time.perf_counter() - t0)
+
+
+def run_built(sim: Simulation, progress: Callable[[int], None] | None = None,
+              setup_s: float = 0.0) -> RunResult:
+    """Run an already built simulation (e.g. one in gateway mode) and collect its results."""
+    t0 = time.perf_counter()
     sim.run(progress)
     kpi = pa.table(sim.kpis.rows)
-    timings = {"setup_s": t1 - t0, **sim.timings, "total_s": time.perf_counter() - t0}
-    return RunResult(scenario, n, d, s, kpi, sim.ledger, events_table(sim),
-                     summarise(kpi, n), timings, ledger_balanced=True)
+    timings = {"setup_s": setup_s, **sim.timings,
+               "total_s": setup_s + time.perf_counter() - t0}
+    n = sim.fleet.n
+    return RunResult(sim.scenario, n, sim.cal.days, sim.seed, kpi, sim.ledger,
+                     events_table(sim), summarise(kpi, n), timings, ledger_balanced=True)
 
 
 def ledger_table(ledger: L.Ledger) -> pa.Table:

@@ -95,10 +95,14 @@ def test_emulate_in_another_process_then_read_it():
     try:
         path = proc.stdout.readline().strip()
         assert path.startswith("/dev/"), proc.stderr.read() if proc.poll() is not None else path
-        with open_transport(path, SerialSettings(2400, "8E1", 1.0)) as t:
-            client = Dlt645Client(t, timeout_s=1.0)
-            values = [client.read_energy_ckwh(f"00000000000{k}") for k in (1, 2, 3)]
+        reads = []
+        for _ in range(2):  # a second client opens the same pty (8E1 once failed: EINVAL)
+            with open_transport(path, SerialSettings(2400, "8E1", 1.0)) as t:
+                client = Dlt645Client(t, timeout_s=1.0)
+                reads.append([client.read_energy_ckwh(f"00000000000{k}") for k in (1, 2, 3)])
+        values = reads[0]
         assert all(0 <= v < 2_000_000 for v in values) and len(set(values)) == 3
+        assert reads[1] == values
     finally:
         proc.send_signal(signal.SIGINT)
         try:
