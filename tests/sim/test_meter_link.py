@@ -22,6 +22,7 @@ from m2c.devices.faults import FaultRates, FaultyTransport
 from m2c.devices.gateway import MeterGateway
 from m2c.devices.transport import InProcessTransport
 from m2c.sim import rules as R
+from m2c.sim.fleet import PREPAID
 from m2c.sim.meter_link import MeterLink
 from m2c.sim.model import Simulation
 from m2c.sim.reference import canonical_entries
@@ -209,3 +210,35 @@ def test_emulated_registers_follow_the_simulation(smoke):
     grew = feed.state.energy[:, 0] - before
     assert (grew >= 0).all() and grew.sum() > 0
     assert int(sim.env.now) == 25
+
+
+def test_modbus_meters_in_gateway_mode(smoke, fast):
+    """Flat-tariff customers on Modbus meters (float32 kWh registers) bill as the fast path."""
+    from m2c.devices.modbus_meter import ModbusEmulator
+
+    f = fast.fleet
+    flat = np.flatnonzero((f.table.arrays.n_eperiods[f.tariff_id] == 1)
+                          & (f.meter != PREPAID))[:6].tolist()
+    sim = Simulation(smoke, N, DAYS, SEED)
+    feed = SimMeterFeed(sim, flat)
+    assert feed.registers()[:, 0].max() < 16_777_216  # exact in float32 at 0.01 kWh
+    with ModbusEmulator(feed.state).serve_tcp() as emu:
+        gw = MeterGateway.open(emu.url, {c: str(k + 1) for k, c in enumerate(flat)},
+                               protocol="modbus")
+        link = MeterLink(sim, gw).install()
+        try:
+            sim.run()
+        finally:
+            gw.shutdown()
+    assert link.summary()["reads_actual"] == 4 * len(flat)
+    np.testing.assert_array_equal(canonical_entries(sim.ledger), canonical_entries(fast.ledger))
+
+
+def test_real_time_pacing_changes_nothing_but_the_clock(smoke):
+    import simpy.rt
+
+    paced = Simulation(smoke, 40, 20, 5, seconds_per_day=0.002)
+    assert isinstance(paced.env, simpy.rt.RealtimeEnvironment)
+    paced.run()
+    plain = Simulation(smoke, 40, 20, 5).run()
+    np.testing.assert_array_equal(canonical_entries(paced.ledger), canonical_entries(plain.ledger))
