@@ -1,8 +1,8 @@
 """The ``m2c`` command line: one command per use (../shared/DESIGN.md "CLI").
 
 Each area registers its commands from its own module (``cli_bill``,
-``cli_run``, ``cli_devices``, ``cli_hil``, ``cli_compare``); a command parses arguments,
-calls one function and prints. Errors that a user can fix (a bad scenario,
+``cli_run``, ``cli_devices``, ``cli_hil``, ``cli_compare``, ``cli_bench``); a
+command parses arguments, calls one function and prints. Errors that a user can fix (a bad scenario,
 a missing file) are printed as one clear message and exit with status 2.
 """
 
@@ -21,7 +21,7 @@ app = typer.Typer(
 )
 
 #: Modules that define ``register(app)``; each adds its own commands.
-COMMAND_MODULES = ("cli_bill", "cli_run", "cli_devices", "cli_hil", "cli_compare")
+COMMAND_MODULES = ("cli_bill", "cli_run", "cli_devices", "cli_hil", "cli_compare", "cli_bench")
 
 
 def _register_all() -> None:
