@@ -2,11 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
-
 from typer.testing import CliRunner
 
 from m2c.devices.dlt645_client import Dlt645Client
@@ -76,38 +71,14 @@ def test_read_modbus(state):
     assert res.output.strip() == "1206.42 kWh"
 
 
-def test_emulate_in_another_process_then_read_it():
-    cmd = [
-        sys.executable,
-        "-c",
-        "from m2c.sim.cli import main; main()",
-        "emulate",
-        "--port",
-        "pty",
-        "--meters",
-        "3",
-        "--seed",
-        "4",
-        "--duration",
-        "60",
-    ]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        path = proc.stdout.readline().strip()
-        assert path.startswith("/dev/"), proc.stderr.read() if proc.poll() is not None else path
+def test_emulate_in_another_process_then_read_it(emulator_process):
+    with emulator_process("--port", "pty", "--meters", "3", "--seed", "4",
+                          "--duration", "60") as path:
         reads = []
         for _ in range(2):  # a second client opens the same pty (8E1 once failed: EINVAL)
             with open_transport(path, SerialSettings(2400, "8E1", 1.0)) as t:
                 client = Dlt645Client(t, timeout_s=1.0)
                 reads.append([client.read_energy_ckwh(f"00000000000{k}") for k in (1, 2, 3)])
-        values = reads[0]
-        assert all(0 <= v < 2_000_000 for v in values) and len(set(values)) == 3
-        assert reads[1] == values
-    finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.kill(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=5)
-    assert proc.returncode == 0
+    values = reads[0]
+    assert all(0 <= v < 2_000_000 for v in values) and len(set(values)) == 3
+    assert reads[1] == values

@@ -4,10 +4,6 @@ from __future__ import annotations
 
 import csv
 import json
-import os
-import signal
-import subprocess
-import sys
 
 import numpy as np
 import pyarrow.compute as pc
@@ -118,23 +114,12 @@ def test_hil_stops_when_a_meter_does_not_answer(tmp_path):
     assert not (tmp_path / "run").exists()
 
 
-def test_emulate_a_scenario_in_another_process():
-    cmd = [sys.executable, "-c", "from m2c.sim.cli import main; main()", "emulate",
-           "--scenario", "smoke", "--meters", "3", "--days", "10", "--duration", "60"]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        path = proc.stdout.readline().strip()
-        assert path.startswith("/dev/"), proc.stderr.read() if proc.poll() is not None else path
-        with open_transport(path, SerialSettings(2400, "8E1", 1.0)) as t:
-            client = Dlt645Client(t, timeout_s=2.0)
-            read = [client.read_energy_block_ckwh(f"00000000000{k}") for k in (1, 2, 3)]
-    finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.kill(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=5)
+def test_emulate_a_scenario_in_another_process(emulator_process):
+    with emulator_process("--scenario", "smoke", "--meters", "3", "--days", "10",
+                          "--duration", "60") as path, \
+            open_transport(path, SerialSettings(2400, "8E1", 1.0)) as t:
+        client = Dlt645Client(t, timeout_s=2.0)
+        read = [client.read_energy_block_ckwh(f"00000000000{k}") for k in (1, 2, 3)]
     sc = load_scenario("smoke")
     twin = scenario_meters(Simulation(sc, sc.run.customers, 11, sc.run.seed), 3, 10)
     assert [list(r) for r in read] == twin.registers().tolist()
