@@ -61,3 +61,41 @@ def test_bench_speedup_over_reference(benchmark, customers):
                                 speedup=ref_s / fast_s)
     print(f"\nreference {ref_s:.2f} s, fast {fast_s:.3f} s on {customers} customers x 365 days: "
           f"speedup {ref_s / fast_s:.0f}x")
+
+
+def _gateway_year(meters: int) -> tuple[float, int]:
+    """smoke x 365 days with ``meters`` customers read over a pty emulator: (s, reads)."""
+    from m2c.devices.emulate import start_emulator
+    from m2c.devices.gateway import MeterGateway
+    from m2c.sim.meter_link import MeterLink
+    from m2c.sim.model import Simulation
+    from m2c.sim.sim_meters import SimMeterFeed, meter_address
+
+    sc = load_scenario("smoke")
+    sim = Simulation(sc, 300, 365, 1)
+    feed = SimMeterFeed(sim, range(meters))
+    with start_emulator("dlt645", "pty", feed.state) as emu:
+        gw = MeterGateway.open(emu.where, {c: meter_address(c) for c in range(meters)})
+        t = time.perf_counter()
+        link = MeterLink(sim, gw).install()
+        sim.run()
+        seconds = time.perf_counter() - t
+        gw.shutdown()
+    return seconds, len(link.reads) + meters
+
+
+@pytest.mark.parametrize("meters", [100])
+def test_bench_gateway_mode(benchmark, meters):
+    """Gateway mode (reads over a pty) against the fast path on the same fleet, same run."""
+    sc = load_scenario("smoke")
+    simulate(sc, 300, 365, 1)  # compile outside the timing
+    t = time.perf_counter()
+    simulate(sc, 300, 365, 1)
+    fast_s = time.perf_counter() - t
+    gw_s, reads = benchmark.pedantic(lambda: _gateway_year(meters), rounds=1, iterations=1)
+    benchmark.extra_info.update(fast_s=fast_s, gateway_s=gw_s, reads=reads,
+                                ratio_to_fast=gw_s / fast_s,
+                                reads_per_s=reads / max(gw_s - fast_s, 1e-9))
+    print(f"\ngateway mode, {meters} of 300 customers over a pty, 365 days: {gw_s:.3f} s "
+          f"({reads} reads) vs fast path {fast_s:.3f} s: ratio {gw_s / fast_s:.2f}, "
+          f"{reads / max(gw_s - fast_s, 1e-9):,.0f} extra reads/s")
