@@ -145,6 +145,7 @@ def hil(
     except (AssignmentError, DeviceError, ValueError) as exc:
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from None
+    link: MeterLink | None = None
     try:
         t0 = time.perf_counter()
         link = MeterLink(sim, gateway, regs).install()
@@ -163,20 +164,40 @@ def hil(
     except LedgerImbalanceError as exc:
         console.print(f"[red]money is not conserved:[/red] {exc}")
         raise typer.Exit(1) from None
+    except KeyboardInterrupt:
+        if link is None:
+            raise typer.Exit(130) from None
+        # what the meters said and what was sent to them is kept, even from a cut-short run
+        folder = Path(out or f"runs/{sc.name}-hil-interrupted-{time.strftime('%Y%m%d-%H%M%S')}")
+        folder.mkdir(parents=True, exist_ok=True)
+        info = {"port": port, "protocol": protocol, "allow_relay_control": allow_relay_control,
+                "interrupted_at_day": int(sim.env.now)}
+        write_hil_logs(folder, link, mapping, info)
+        console.print(f"interrupted on day {int(sim.env.now)}: meter reads and relay actions "
+                      f"written to {folder}")
+        raise typer.Exit(130) from None
     finally:
         gateway.shutdown()
     folder = write_run(result, out)
-    write_table(_reads_table(link), folder / "meter_reads.csv")
-    write_table(_relay_table(link), folder / "relay_actions.csv")
-    summary = link.summary()
-    write_json(folder / "hil.json", {
-        "port": port, "protocol": protocol, "meters": {str(c): a for c, a in mapping.items()},
-        "allow_relay_control": allow_relay_control, "tariff_registers": link.tariff_registers,
-        "seconds_per_day": day_seconds, "summary": summary})
+    info = {"port": port, "protocol": protocol, "allow_relay_control": allow_relay_control,
+            "seconds_per_day": day_seconds}
+    summary = write_hil_logs(folder, link, mapping, info)
     for key, label, fmt in SUMMARY_LINES[:5]:
         console.print(f"{label}: {_fmt(result.summary[key], fmt)}")
     console.print(", ".join(f"{k} {v}" for k, v in summary.items()))
     console.print(f"ledger balanced to the fen ({len(result.ledger):,} entries); wrote {folder}")
+
+
+def write_hil_logs(folder: Path, link: MeterLink, mapping: dict[int, str],
+                   info: dict) -> dict[str, int]:
+    """``meter_reads.csv``, ``relay_actions.csv`` and ``hil.json`` (no password); the summary."""
+    write_table(_reads_table(link), folder / "meter_reads.csv")
+    write_table(_relay_table(link), folder / "relay_actions.csv")
+    summary = link.summary()
+    write_json(folder / "hil.json", {**info, "meters": {str(c): a for c, a in mapping.items()},
+                                     "tariff_registers": link.tariff_registers,
+                                     "summary": summary})
+    return summary
 
 
 def register(app: typer.Typer) -> None:

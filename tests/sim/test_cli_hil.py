@@ -124,3 +124,21 @@ def test_emulate_a_scenario_in_another_process(emulator_process):
     twin = scenario_meters(Simulation(sc, sc.run.customers, 11, sc.run.seed), 3, 10)
     assert [list(r) for r in read] == twin.registers().tolist()
     assert [r[0] for r in read] == [sum(r[1:]) for r in read]  # total = T1 + .. + T4
+
+
+def test_an_interrupted_hil_run_keeps_its_reads(tmp_path, monkeypatch):
+    import m2c.sim.cli_hil as cli_hil
+
+    def cut_short(sim, progress=None, setup_s=0.0):
+        sim.start()
+        sim.advance(40)  # two reading days, then Ctrl-C
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli_hil, "run_built", cut_short)
+    with start_emulator("dlt645", "pty", InMemoryState.synthetic(1)) as emu:
+        res = runner.invoke(app, ["hil", "smoke", "--port", emu.where, "--address",
+                                  "000000000001", "--out", str(tmp_path / "run")])
+    assert res.exit_code == 130 and "interrupted on day 40" in res.output
+    reads = _csv(tmp_path / "run" / "meter_reads.csv")
+    assert len(reads) == 2 and {r["outcome"] for r in reads} == {"actual"}
+    assert json.loads((tmp_path / "run" / "hil.json").read_text())["interrupted_at_day"] == 40
