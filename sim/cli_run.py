@@ -10,6 +10,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from m2c.core.ledger import LedgerImbalanceError
+from m2c.sim.rules import fleet_day, fleet_month_end
 from m2c.sim.run import run_simulation, write_run
 from m2c.sim.scenario import Scenario, ScenarioError, load_scenario
 
@@ -73,8 +74,10 @@ def run(
         t.add_row(label, _fmt(result.summary[key], fmt))
     console.print(t)
     rate = result.customers * result.days / result.timings["simulate_s"]
+    compiled = " (this run compiled the Numba kernels; later runs reuse them)" if any(
+        fn.stats.cache_misses for fn in (fleet_day, fleet_month_end)) else ""
     console.print(f"ledger balanced to the fen ({len(result.ledger):,} entries); "
-                  f"{rate / 1e6:.2f} M customer-days/s")
+                  f"{rate / 1e6:.2f} M customer-days/s{compiled}")
     console.print(f"wrote {folder}")
 
 
