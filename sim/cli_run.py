@@ -10,6 +10,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from m2c.core.ledger import LedgerImbalanceError
+from m2c.devices.errors import DeviceError
+from m2c.sim.driver_run import run_through_driver, same_ledger_as_fast_path
 from m2c.sim.rules import fleet_day, fleet_month_end
 from m2c.sim.run import run_simulation, write_run
 from m2c.sim.scenario import Scenario, ScenarioError, load_scenario
@@ -50,21 +52,40 @@ def run(
     days: int | None = typer.Option(None, min=1, help="Days to simulate (default: scenario)."),
     seed: int | None = typer.Option(None, min=0, help="Seed (default: scenario)."),
     out: Path | None = typer.Option(None, help="Run folder (default runs/<scenario>-<time>)."),
+    through_driver: str | None = typer.Option(
+        None, help='Read the meters of the first N customers ("all": every one) through the '
+                   "DL/T 645 driver from emulated meters on a pty, then check the ledger "
+                   "against the fast path."),
 ) -> None:
     """Simulate a county's meter-to-cash year and write KPIs, ledger and manifest."""
     console = Console()
     sc = _load_or_exit(console, scenario)
     n_days = days or sc.run.days
+    meters = _meter_count(console, through_driver)
     with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                   TextColumn("days"), TimeElapsedColumn(), console=console,
                   transient=False) as bar:
         task = bar.add_task(f"{sc.name}", total=n_days)
+        kwargs = {"customers": customers, "days": days, "seed": seed,
+                  "progress": lambda d: bar.update(task, completed=d)}
         try:
-            result = run_simulation(sc, customers=customers, days=days, seed=seed,
-                                    progress=lambda d: bar.update(task, completed=d))
+            if through_driver is None:
+                result = run_simulation(sc, **kwargs)
+            else:
+                result, link = run_through_driver(sc, meters, **kwargs)
         except LedgerImbalanceError as exc:
             console.print(f"[red]money is not conserved:[/red] {exc}")
             raise typer.Exit(1) from None
+        except DeviceError as exc:
+            console.print(f"[red]meter error:[/red] {exc}")
+            raise typer.Exit(1) from None
+    if through_driver is not None:
+        same = same_ledger_as_fast_path(result)
+        console.print(f"{link.summary()['meters']:,} meters read through the driver: "
+                      f"{link.summary().get('reads_actual', 0):,} reads; ledger "
+                      f"{'identical to' if same else '[red]DIFFERENT from[/red]'} the fast path")
+        if not same:
+            raise typer.Exit(1)
     folder = write_run(result, out)
     t = Table(title=f"{sc.name}: {result.customers:,} customers x {result.days} days, "
                     f"seed {result.seed}")
@@ -79,6 +100,17 @@ def run(
     console.print(f"ledger balanced to the fen ({len(result.ledger):,} entries); "
                   f"{rate / 1e6:.2f} M customer-days/s{compiled}")
     console.print(f"wrote {folder}")
+
+
+def _meter_count(console: Console, through_driver: str | None) -> int | None:
+    """``--through-driver`` as a count (None = all), or exit 2 with the expectation."""
+    if through_driver in (None, "all"):
+        return None
+    if not through_driver.isdigit() or int(through_driver) < 1:
+        console.print(f"[red]error:[/red] --through-driver {through_driver!r}: expected a "
+                      "number of customers >= 1 or \"all\"")
+        raise typer.Exit(2)
+    return int(through_driver)
 
 
 def validate(scenario: str = typer.Argument(..., help=SCENARIO_HELP)) -> None:

@@ -142,3 +142,21 @@ def test_an_interrupted_hil_run_keeps_its_reads(tmp_path, monkeypatch):
     reads = _csv(tmp_path / "run" / "meter_reads.csv")
     assert len(reads) == 2 and {r["outcome"] for r in reads} == {"actual"}
     assert json.loads((tmp_path / "run" / "hil.json").read_text())["interrupted_at_day"] == 40
+
+
+def test_run_through_driver_reads_every_meter_and_matches_the_fast_path(tmp_path):
+    res = runner.invoke(app, ["run", "smoke", "--days", "62", "--through-driver", "all",
+                              "--out", str(tmp_path / "run")])
+    assert res.exit_code == 0, res.output
+    assert "300 meters read through the driver" in res.output
+    assert "identical to" in " ".join(res.output.split())
+    res = runner.invoke(app, ["run", "smoke", "--through-driver", "0"])
+    assert res.exit_code == 2 and "expected a number of customers" in res.output
+
+
+def test_run_through_driver_api():
+    from m2c.sim.driver_run import run_through_driver, same_ledger_as_fast_path
+
+    result, link = run_through_driver(load_scenario("smoke"), 25, customers=60, days=70, seed=4)
+    assert link.summary()["meters"] == 25 and link.summary()["reads_actual"] > 25
+    assert same_ledger_as_fast_path(result)
