@@ -19,7 +19,6 @@ import numpy as np
 import pyarrow as pa
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from m2c.core.ledger import LedgerImbalanceError
 from m2c.devices.dlt645 import Password
@@ -28,7 +27,7 @@ from m2c.devices.gateway import MeterGateway
 from m2c.devices.transport import SerialSettings
 from m2c.sim import rules as R
 from m2c.sim.atomic import write_json, write_table
-from m2c.sim.cli_run import SCENARIO_HELP, SUMMARY_LINES, _fmt, _load_or_exit
+from m2c.sim.cli_run import SCENARIO_HELP, SUMMARY_LINES, _fmt, _load_or_exit, day_progress
 from m2c.sim.fleet import PREPAID
 from m2c.sim.meter_link import MeterLink
 from m2c.sim.model import Simulation
@@ -154,8 +153,7 @@ def hil(
         console.print(f"{len(mapping)} meter(s) on {port} ({protocol}): customer=address {where}")
         if not allow_relay_control:
             console.print("relay control not allowed: trip/close are logged, not sent")
-        with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                      TextColumn("days"), TimeElapsedColumn(), console=console) as bar:
+        with day_progress(console) as bar:
             task = bar.add_task(f"{sc.name} (hil)", total=n_days)
             result = run_built(sim, lambda d: bar.update(task, completed=d), setup_s)
     except DeviceError as exc:

@@ -37,6 +37,12 @@ def _fmt(value: float, fmt: str) -> str:
     return f"{value / 100:,.2f}" if fmt == "fen" else fmt.format(value)
 
 
+def day_progress(console: Console) -> Progress:
+    """The progress bar of a simulation: simulated days done of the total, time elapsed."""
+    return Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                    TextColumn("days"), TimeElapsedColumn(), console=console)
+
+
 def _load_or_exit(console: Console, scenario: str) -> Scenario:
     """The validated scenario, or the errors printed and exit status 2 (nothing runs)."""
     try:
@@ -62,9 +68,7 @@ def run(
     sc = _load_or_exit(console, scenario)
     n_days = days or sc.run.days
     meters = _meter_count(console, through_driver)
-    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                  TextColumn("days"), TimeElapsedColumn(), console=console,
-                  transient=False) as bar:
+    with day_progress(console) as bar:
         task = bar.add_task(f"{sc.name}", total=n_days)
         kwargs = {"customers": customers, "days": days, "seed": seed,
                   "progress": lambda d: bar.update(task, completed=d)}
