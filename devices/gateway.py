@@ -49,14 +49,6 @@ class MeterReader(Protocol):
         ...
 
 
-class TariffRegisterReader(MeterReader, Protocol):
-    """A reader that also gives the per-tariff registers (DL/T 645 block 00 01 FF 00)."""
-
-    def read_energy_block_ckwh(self, address: str) -> tuple[int, int, int, int, int]:
-        """(total, T1, T2, T3, T4) forward active energy, centi-kWh, from one request."""
-        ...
-
-
 @dataclass(frozen=True)
 class GatewayReads:
     """Result of :meth:`MeterGateway.read_energies`.

@@ -220,12 +220,7 @@ def port_kind(url: str) -> str:
         return "emulated" if host in _LOCAL_HOSTS else "real"
     if url.startswith("rfc2217://"):
         return "real"
-    path = os.path.realpath(url) if url.startswith("/") else url
-    if url in _OWN_PTYS or path in _OWN_PTYS:
-        return "emulated"
-    if any(re.fullmatch(p, path) for p in _PTY_PATTERNS):
-        return "emulated"
-    return "real"
+    return "emulated" if is_pty(url) else "real"
 
 
 def is_pty(url: str) -> bool:

@@ -173,7 +173,9 @@ class MeterLink:
                                                 params.ami_retries) for i in ids], dtype=bool)
         actual = ids[~estimated]
         regs, reads = self._registers(actual)
-        reg_of = {int(c): (regs[j], reads) for j, c in enumerate(actual) if reads.ok[j]}
+        # customer -> (register per TOU period, total register as the meter reports it)
+        reg_of = {int(c): (regs[j], int(reads.ckwh[j]))
+                  for j, c in enumerate(actual) if reads.ok[j]}
         energy = np.zeros((ids.shape[0], self.billed_to.shape[1]), dtype=np.int64)
         for j, i in enumerate(ids):
             i = int(i)
@@ -192,7 +194,7 @@ class MeterLink:
             self.billed_to[k] += e
             state.acc[i] -= e  # the simulation's unbilled energy, as the fast path keeps it
             energy[j] = e
-            total = int(reg_of[i][0].sum()) if i in reg_of else -1
+            total = reg_of[i][1] if i in reg_of else -1
             self.reads.append(ReadRecord(day, i, self.gateway.address(i), outcome, total,
                                          int(e.sum()), detail))
         return energy

@@ -190,6 +190,12 @@ def pay_probability(seg_row, overdue, reminded, notice, off, legal):
 
 
 @njit(cache=True, nogil=True)
+def supply_off(i, cs):
+    """Customer ``i`` has no supply: disconnected, or tripped on a meter not bypassed."""
+    return cs[i, F_SUPPLY_OFF] == 1 or (cs[i, F_TRIPPED] == 1 and cs[i, F_TAMPERED] == 0)
+
+
+@njit(cache=True, nogil=True)
 def customer_day(i, day, slot, calmonth, weekend, year, month_start, slot_end_day,
                  station, klass, tariff_id, capacity, segment, prepayer, channel, base_kwh,
                  level,
@@ -210,7 +216,7 @@ def customer_day(i, day, slot, calmonth, weekend, year, month_start, slot_end_da
         cs[i, F_YTD_FEN] = 0
 
     # 1-2. supply and consumption
-    off = cs[i, F_SUPPLY_OFF] == 1 or (cs[i, F_TRIPPED] == 1 and cs[i, F_TAMPERED] == 0)
+    off = supply_off(i, cs)
     energy = 0
     if off:
         tally[i, T_OUTAGE_DAYS] += 1

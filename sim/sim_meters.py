@@ -87,9 +87,8 @@ class SimMeterFeed:
         sim.day_hooks.append(self.publish)
 
     def _supplied(self) -> np.ndarray:
-        cs = self.sim.state.cs[self.customers]
-        tripped = (cs[:, R.F_TRIPPED] == 1) & (cs[:, R.F_TAMPERED] == 0)
-        return ~((cs[:, R.F_SUPPLY_OFF] == 1) | tripped)
+        cs = self.sim.state.cs
+        return np.array([not R.supply_off(int(c), cs) for c in self.customers], dtype=bool)
 
     def registers(self) -> np.ndarray:
         """What the meters show now: (k, 5) [total, T1..T4], centi-kWh."""
