@@ -27,8 +27,8 @@ from numba import get_num_threads, njit, prange
 
 from m2c.core import bill_interval, bundled_tariff, compile_tariffs
 from m2c.core.billing import bill_register
-from m2c.core.billing_kernels import N_LINES, bill_register_kernel
-from m2c.core.tariff import DemandTier, Tariff, Tier
+from m2c.core.billing.kernels import N_LINES, bill_register_kernel
+from m2c.core.tariffs.model import DemandTier, Tariff, Tier
 
 N_REG = int(os.environ.get("M2C_BENCH_REGISTER", "10000000"))
 N_INT = int(os.environ.get("M2C_BENCH_INTERVAL", "100000"))
@@ -95,8 +95,12 @@ def stream_load(a):
 
 
 def test_bench_register_bills(benchmark):
-    names = ("agricultural", "commercial_flat", "industrial_tou_two_part",
-             "residential_annual_tiers")
+    names = (
+        "agricultural",
+        "commercial_flat",
+        "industrial_tou_two_part",
+        "residential_annual_tiers",
+    )
     table = compile_tariffs([bundled_tariff(n) for n in names])
     A = table.arrays
     P, PD, KB = table.n_periods, table.n_demand_periods, table.n_blocks
@@ -116,46 +120,105 @@ def test_bench_register_bills(benchmark):
     lines = np.zeros((n, N_LINES), dtype=np.int64)
 
     def kernel():
-        bill_register_kernel(A, tid, energy, 6, ytd, dmax, pd, cap, q, ytd_billed, False,
-                             out_period, out_block, lines)
+        bill_register_kernel(
+            A,
+            tid,
+            energy,
+            6,
+            ytd,
+            dmax,
+            pd,
+            cap,
+            q,
+            ytd_billed,
+            False,
+            out_period,
+            out_block,
+            lines,
+        )
 
     def stream():
         return stream_register(tid, energy, ytd, dmax, pd, cap, q, ytd_billed)
 
     # warm up (compile) on a slice, then check one figure of the kernel's bills
-    bill_register_kernel(A, tid[:10], energy[:10], 6, ytd[:10], dmax[:10], pd[:10], cap[:10],
-                         q[:10], ytd_billed[:10], False, out_period[:10], out_block[:10],
-                         lines[:10])
+    bill_register_kernel(
+        A,
+        tid[:10],
+        energy[:10],
+        6,
+        ytd[:10],
+        dmax[:10],
+        pd[:10],
+        cap[:10],
+        q[:10],
+        ytd_billed[:10],
+        False,
+        out_period[:10],
+        out_block[:10],
+        lines[:10],
+    )
     stream()
     t_stream = _best(stream)
     benchmark.pedantic(kernel, rounds=3, iterations=1)
     t_kernel = benchmark.stats.stats.min
     # the public wrapper (validation, allocation of the outputs) on the same input
-    t_wrapper = _best(lambda: bill_register(
-        table, tid, energy, month=7, ytd_energy_ckwh=ytd, max_demand_w=dmax,
-        capacity_kva=cap, reactive_ckvarh=q, period_demand_w=pd, backend="cpu"), rounds=2)
-    ref = bill_register(table, tid[:1000], energy[:1000], month=7, ytd_energy_ckwh=ytd[:1000],
-                        max_demand_w=dmax[:1000], capacity_kva=cap[:1000],
-                        reactive_ckvarh=q[:1000], period_demand_w=pd[:1000], backend="cpu")
+    t_wrapper = _best(
+        lambda: bill_register(
+            table,
+            tid,
+            energy,
+            month=7,
+            ytd_energy_ckwh=ytd,
+            max_demand_w=dmax,
+            capacity_kva=cap,
+            reactive_ckvarh=q,
+            period_demand_w=pd,
+            backend="cpu",
+        ),
+        rounds=2,
+    )
+    ref = bill_register(
+        table,
+        tid[:1000],
+        energy[:1000],
+        month=7,
+        ytd_energy_ckwh=ytd[:1000],
+        max_demand_w=dmax[:1000],
+        capacity_kva=cap[:1000],
+        reactive_ckvarh=q[:1000],
+        period_demand_w=pd[:1000],
+        backend="cpu",
+    )
     np.testing.assert_array_equal(ref.lines, lines[:1000])
     in_bytes = sum(x.nbytes for x in (tid, energy, ytd, dmax, pd, cap, q, ytd_billed))
     out_bytes = sum(x.nbytes for x in (out_period, out_block, lines))
     cores = os.cpu_count()
-    info = {"bills": n, "cores": cores, "numba_threads": get_num_threads(),
-            "kernel_s": t_kernel, "stream_s": t_stream, "wrapper_s": t_wrapper,
-            "bills_per_s": n / t_kernel, "bills_per_s_per_core": n / t_kernel / cores,
-            "wrapper_bills_per_s": n / t_wrapper,
-            "ratio_to_stream": t_kernel / t_stream, "wrapper_ratio_to_stream": t_wrapper / t_stream,
-            "stream_gb_per_s": in_bytes / t_stream / 1e9,
-            "input_bytes_per_bill": in_bytes / n, "output_bytes_per_bill": out_bytes / n}
+    info = {
+        "bills": n,
+        "cores": cores,
+        "numba_threads": get_num_threads(),
+        "kernel_s": t_kernel,
+        "stream_s": t_stream,
+        "wrapper_s": t_wrapper,
+        "bills_per_s": n / t_kernel,
+        "bills_per_s_per_core": n / t_kernel / cores,
+        "wrapper_bills_per_s": n / t_wrapper,
+        "ratio_to_stream": t_kernel / t_stream,
+        "wrapper_ratio_to_stream": t_wrapper / t_stream,
+        "stream_gb_per_s": in_bytes / t_stream / 1e9,
+        "input_bytes_per_bill": in_bytes / n,
+        "output_bytes_per_bill": out_bytes / n,
+    }
     benchmark.extra_info.update(info)
-    print(f"\nregister ({n:,} bills, {cores} cores): kernel {t_kernel:.3f} s = "
-          f"{info['bills_per_s'] / 1e6:.1f} M bills/s ({info['bills_per_s_per_core'] / 1e6:.1f} "
-          f"M/core); stream {t_stream:.3f} s ({info['stream_gb_per_s']:.1f} GB/s); "
-          f"ratio_to_stream {info['ratio_to_stream']:.2f}; with wrapper {t_wrapper:.3f} s "
-          f"(ratio {info['wrapper_ratio_to_stream']:.2f}); the kernel also writes "
-          f"{info['output_bytes_per_bill']:.0f} B/bill of line items vs "
-          f"{info['input_bytes_per_bill']:.0f} B/bill read")
+    print(
+        f"\nregister ({n:,} bills, {cores} cores): kernel {t_kernel:.3f} s = "
+        f"{info['bills_per_s'] / 1e6:.1f} M bills/s ({info['bills_per_s_per_core'] / 1e6:.1f} "
+        f"M/core); stream {t_stream:.3f} s ({info['stream_gb_per_s']:.1f} GB/s); "
+        f"ratio_to_stream {info['ratio_to_stream']:.2f}; with wrapper {t_wrapper:.3f} s "
+        f"(ratio {info['wrapper_ratio_to_stream']:.2f}); the kernel also writes "
+        f"{info['output_bytes_per_bill']:.0f} B/bill of line items vs "
+        f"{info['input_bytes_per_bill']:.0f} B/bill read"
+    )
 
 
 # --- (b) interval billing and (c) the plain-NumPy baseline ---------------------------------
@@ -163,14 +226,22 @@ def test_bench_register_bills(benchmark):
 
 def _tou_tiers_demand() -> Tariff:
     """Hourly TOU (peak 8-11 and 18-21, valley 23-6), tiers in the flat period, demand."""
-    day = tuple(2 if (h >= 23 or h < 7) else 1 if (8 <= h < 12 or 18 <= h < 22) else 0
-                for h in range(24))
+    day = tuple(
+        2 if (h >= 23 or h < 7) else 1 if (8 <= h < 12 or 18 <= h < 22) else 0 for h in range(24)
+    )
     sched = tuple(day for _ in range(12))
     return Tariff(
-        "bench", ((Tier(20_000, 600_000), Tier(None, 700_000)), (Tier(None, 1_000_000),),
-                  (Tier(None, 300_000),)),
-        sched, sched, flat_demand=((DemandTier(None, 30_000_000),),),
-        flat_demand_months=tuple([0] * 12))
+        "bench",
+        (
+            (Tier(20_000, 600_000), Tier(None, 700_000)),
+            (Tier(None, 1_000_000),),
+            (Tier(None, 300_000),),
+        ),
+        sched,
+        sched,
+        flat_demand=((DemandTier(None, 30_000_000),),),
+        flat_demand_months=tuple([0] * 12),
+    )
 
 
 def numpy_interval_bill(load: np.ndarray, start: str, tariff: Tariff) -> np.ndarray:
@@ -237,18 +308,30 @@ def test_bench_interval_bills(benchmark):
     t_nb = _best(lambda: bill_interval(tariff, small, start="2025-01-01", backend="cpu"))
     cy = reps * n_rows
     cores = os.cpu_count()
-    info = {"customer_years": cy, "chunked": chunked, "rows_per_call": n_rows, "cores": cores,
-            "numba_threads": get_num_threads(), "kernel_s": t_kernel, "stream_s": t_stream,
-            "customer_years_per_s": cy / t_kernel,
-            "load_gb_per_s": cy * HOURS * 4 / t_kernel / 1e9,
-            "stream_gb_per_s": cy * HOURS * 4 / t_stream / 1e9,
-            "ratio_to_stream": t_kernel / t_stream, "numpy_customers": N_NUMPY,
-            "numpy_s": t_np, "kernel_small_s": t_nb, "speedup_vs_numpy": t_np / t_nb}
+    info = {
+        "customer_years": cy,
+        "chunked": chunked,
+        "rows_per_call": n_rows,
+        "cores": cores,
+        "numba_threads": get_num_threads(),
+        "kernel_s": t_kernel,
+        "stream_s": t_stream,
+        "customer_years_per_s": cy / t_kernel,
+        "load_gb_per_s": cy * HOURS * 4 / t_kernel / 1e9,
+        "stream_gb_per_s": cy * HOURS * 4 / t_stream / 1e9,
+        "ratio_to_stream": t_kernel / t_stream,
+        "numpy_customers": N_NUMPY,
+        "numpy_s": t_np,
+        "kernel_small_s": t_nb,
+        "speedup_vs_numpy": t_np / t_nb,
+    }
     benchmark.extra_info.update(info)
-    print(f"\ninterval ({cy:,} customer-years hourly float32, {cores} cores, "
-          f"{'chunks of ' + str(n_rows) if chunked else 'one array'}): kernel {t_kernel:.2f} s "
-          f"= {info['customer_years_per_s']:,.0f} customer-years/s "
-          f"({info['load_gb_per_s']:.2f} GB/s); stream {t_stream:.2f} s "
-          f"({info['stream_gb_per_s']:.2f} GB/s); ratio_to_stream "
-          f"{info['ratio_to_stream']:.2f}; NumPy on {N_NUMPY:,}: {t_np:.2f} s vs kernel "
-          f"{t_nb:.3f} s, speedup_vs_numpy {info['speedup_vs_numpy']:.1f}x")
+    print(
+        f"\ninterval ({cy:,} customer-years hourly float32, {cores} cores, "
+        f"{'chunks of ' + str(n_rows) if chunked else 'one array'}): kernel {t_kernel:.2f} s "
+        f"= {info['customer_years_per_s']:,.0f} customer-years/s "
+        f"({info['load_gb_per_s']:.2f} GB/s); stream {t_stream:.2f} s "
+        f"({info['stream_gb_per_s']:.2f} GB/s); ratio_to_stream "
+        f"{info['ratio_to_stream']:.2f}; NumPy on {N_NUMPY:,}: {t_np:.2f} s vs kernel "
+        f"{t_nb:.3f} s, speedup_vs_numpy {info['speedup_vs_numpy']:.1f}x"
+    )

@@ -40,10 +40,17 @@ def _timed(workers: int, out) -> float:
     from distributed import Client, LocalCluster
 
     points = runner.compare_points(POLICIES)
-    with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                      dashboard_address=":0", silence_logs=logging.ERROR,
-                      env=runner.WORKER_ENV) as cluster, \
-            Client(cluster) as client:
+    with (
+        LocalCluster(
+            n_workers=workers,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=":0",
+            silence_logs=logging.ERROR,
+            env=runner.WORKER_ENV,
+        ) as cluster,
+        Client(cluster) as client,
+    ):
         client.run(_warm)
         assert client.run(_numba_threads) == dict.fromkeys(client.run(_numba_threads), 1)
         t = time.perf_counter()
@@ -62,16 +69,28 @@ def test_bench_replications_per_minute(benchmark, tmp_path):
     per_min_1, per_min_2 = 60 * runs / t1, 60 * runs / t2
     efficiency = t1 / (2 * t2)
     cust_day_s = t1 / (runs * CUSTOMERS * DAYS)
-    benchmark.extra_info.update({
-        "customers": CUSTOMERS, "days": DAYS, "runs": runs, "cores": os.cpu_count(),
-        "seconds_1_worker": t1, "seconds_2_workers": t2,
-        "replications_per_min_1_worker": per_min_1, "replications_per_min_2_workers": per_min_2,
-        "parallel_efficiency_1_to_2": efficiency, "seconds_per_customer_day": cust_day_s})
-    print(f"\n{runs} runs of {CUSTOMERS:,} customers x {DAYS} days ({os.cpu_count()} cores): "
-          f"1 worker {t1:.1f} s = {per_min_1:.2f} replications/min; 2 workers {t2:.1f} s = "
-          f"{per_min_2:.2f} replications/min; efficiency {efficiency:.0%}; "
-          f"{cust_day_s * 1e9:.1f} ns per customer-day on one worker")
+    benchmark.extra_info.update(
+        {
+            "customers": CUSTOMERS,
+            "days": DAYS,
+            "runs": runs,
+            "cores": os.cpu_count(),
+            "seconds_1_worker": t1,
+            "seconds_2_workers": t2,
+            "replications_per_min_1_worker": per_min_1,
+            "replications_per_min_2_workers": per_min_2,
+            "parallel_efficiency_1_to_2": efficiency,
+            "seconds_per_customer_day": cust_day_s,
+        }
+    )
+    print(
+        f"\n{runs} runs of {CUSTOMERS:,} customers x {DAYS} days ({os.cpu_count()} cores): "
+        f"1 worker {t1:.1f} s = {per_min_1:.2f} replications/min; 2 workers {t2:.1f} s = "
+        f"{per_min_2:.2f} replications/min; efficiency {efficiency:.0%}; "
+        f"{cust_day_s * 1e9:.1f} ns per customer-day on one worker"
+    )
     # both cluster sizes produced byte-identical tables
     for name in sorted(os.listdir(tmp_path / "w1" / "results")):
-        assert (tmp_path / "w1" / "results" / name).read_bytes() == \
-            (tmp_path / "w2" / "results" / name).read_bytes()
+        assert (tmp_path / "w1" / "results" / name).read_bytes() == (
+            tmp_path / "w2" / "results" / name
+        ).read_bytes()

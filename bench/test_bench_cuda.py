@@ -6,13 +6,13 @@ Figures (``benchmark.extra_info`` and printed), all measured in the same run:
   hourly float32 data already on the device, and the achieved ``gb_per_s``
   (load bytes read / kernel time);
 * ``ratio_to_stream`` = kernel time / time of a plain grid-stride read-and-sum
-  over the same device array (:func:`m2c.core.billing_cuda.stream_sum`);
+  over the same device array (:func:`baselines.stream_sum`, bench/baselines.py);
   ``fraction_of_stream_bw`` is its inverse (target >= 0.5);
 * end to end from host memory (pinned staging, chunks, both streams, outputs
   back): ``e2e_customer_years_per_s``, ``e2e_gb_per_s`` and ``h2d_gb_per_s``, a
   plain 1 GiB pinned host-to-device copy, the PCIe ceiling of that figure;
 * ``speedup_vs_cpu``: kernel rate over the CPU kernel's rate
-  (:func:`m2c.core.billing_kernels.bill_interval_kernel`, all CPU cores).
+  (:func:`m2c.core.billing.kernels.bill_interval_kernel`, all CPU cores).
 
 Run on a GPU machine::
 
@@ -30,12 +30,12 @@ import time
 
 import numpy as np
 import pytest
+from baselines import stream_sum
 
-from m2c.core import billing_cuda
-from m2c.core.billing import _step_calendar
-from m2c.core.billing_kernels import N_LINES, bill_interval_kernel
-from m2c.core.tariff_table import compile_tariffs
-from m2c.core.tariffs import bundled_tariff
+from m2c.core.billing import cuda_backend, cuda_kernels
+from m2c.core.billing.api import _step_calendar
+from m2c.core.billing.kernels import N_LINES, bill_interval_kernel
+from m2c.core.tariffs import bundled_tariff, compile_tariffs
 
 pytestmark = pytest.mark.gpu
 
@@ -45,7 +45,7 @@ TARIFF = "industrial_tou_two_part"
 
 
 def _skip_without_gpu() -> None:
-    if not billing_cuda.cuda_available():
+    if not cuda_backend.cuda_available():
         pytest.skip("needs an NVIDIA GPU with numba-cuda (or the simulator, explicitly allowed)")
 
 
@@ -75,8 +75,16 @@ def _inputs(n_e2e: int):
 
 def _outputs(n: int, table, alloc):
     P, PD, KB = table.n_periods, table.n_demand_periods, table.n_blocks
-    shapes = [(n, 12, P), (n, 12), (n, 12, PD), (n, 12), (n, 12, P), (n, 12, KB),
-              (n, 12, N_LINES), (n,)]
+    shapes = [
+        (n, 12, P),
+        (n, 12),
+        (n, 12, PD),
+        (n, 12),
+        (n, 12, P),
+        (n, 12, KB),
+        (n, 12, N_LINES),
+        (n,),
+    ]
     return [alloc(s, np.int64) for s in shapes]
 
 
@@ -84,7 +92,7 @@ def test_bench_interval_cuda(benchmark) -> None:
     _skip_without_gpu()
     from numba import cuda, float32
 
-    sim = billing_cuda.simulator_enabled()
+    sim = cuda_backend.simulator_enabled()
     n = N_CUSTOMERS if not sim else min(N_CUSTOMERS, 8)
     n_e2e = min(n, 131_072)
     table, idx, eperiod, dperiod, month0, year_end, host = _inputs(n_e2e)
@@ -95,40 +103,54 @@ def test_bench_interval_cuda(benchmark) -> None:
     for lo in range(0, n, n_e2e):  # fill by repeating the host block
         hi = min(n, lo + n_e2e)
         d_load[lo:hi].copy_to_device(np.ascontiguousarray(host[: hi - lo]))
-    dA = billing_cuda._device_tariffs(A)
-    d_steps = [cuda.to_device(np.ascontiguousarray(a, dtype=np.int32))
-               for a in (idx, eperiod, dperiod)]
+    dA = cuda_backend.device_tariffs(A)
+    d_steps = [
+        cuda.to_device(np.ascontiguousarray(a, dtype=np.int32)) for a in (idx, eperiod, dperiod)
+    ]
     d_m0, d_ye = cuda.to_device(month0), cuda.to_device(year_end)
     d_cap = cuda.to_device(np.full(n, 400, dtype=np.int64))
     d_q = cuda.to_device(np.zeros((1, 1)))
     outs = _outputs(n, table, lambda s, dt: cuda.device_array(s, dtype=dt))
-    B = billing_cuda._SIM_BLOCK_CUSTOMERS if sim else billing_cuda.BLOCK_CUSTOMERS
-    TS = billing_cuda._SIM_TILE_STEPS if sim else billing_cuda.TILE_STEPS
-    kernel = billing_cuda._interval_kernel(float32, B, TS)
+    B = cuda_kernels.SIM_BLOCK_CUSTOMERS if sim else cuda_kernels.BLOCK_CUSTOMERS
+    TS = cuda_kernels.SIM_TILE_STEPS if sim else cuda_kernels.TILE_STEPS
+    kernel = cuda_kernels.interval_kernel(float32, B, TS)
 
     def run_kernel() -> float:
         start, stop = cuda.event(), cuda.event()
         start.record()
-        kernel[(n + B - 1) // B, B](dA, np.int64(0), d_load, d_q, False, *d_steps, d_m0,
-                                    np.int64(10), d_cap, d_ye, *outs)
+        kernel[(n + B - 1) // B, B](
+            dA, np.int64(0), d_load, d_q, False, *d_steps, d_m0, np.int64(10), d_cap, d_ye, *outs
+        )
         stop.record()
         stop.synchronize()
         return max(start.elapsed_time(stop), 1e-6) / 1e3
 
     run_kernel()  # compile
-    kernel_s = min(benchmark.pedantic(run_kernel, rounds=1, iterations=1),
-                   *(run_kernel() for _ in range(2)))
-    billing_cuda.stream_sum(d_load)  # compile
-    stream_s = min(billing_cuda.stream_sum(d_load)[1] for _ in range(3))
+    kernel_s = min(
+        benchmark.pedantic(run_kernel, rounds=1, iterations=1), *(run_kernel() for _ in range(2))
+    )
+    stream_sum(d_load)  # compile
+    stream_s = min(stream_sum(d_load)[1] for _ in range(3))
     load_bytes = n * S * 4
 
     # --- end to end from host memory, and the plain H2D ceiling --------------
     h_outs = _outputs(n_e2e, table, np.zeros)
-    args = (A, 0, host, idx, eperiod, dperiod, month0, np.int64(10), np.zeros((0, 0)),
-            np.full(n_e2e, 400, dtype=np.int64), year_end)
-    billing_cuda.bill_interval_cuda(*args, *h_outs)  # warm (pinned allocations, compile)
+    args = (
+        A,
+        0,
+        host,
+        idx,
+        eperiod,
+        dperiod,
+        month0,
+        np.int64(10),
+        np.zeros((0, 0)),
+        np.full(n_e2e, 400, dtype=np.int64),
+        year_end,
+    )
+    cuda_backend.bill_interval_cuda(*args, *h_outs)  # warm (pinned allocations, compile)
     t0 = time.perf_counter()
-    billing_cuda.bill_interval_cuda(*args, *h_outs)
+    cuda_backend.bill_interval_cuda(*args, *h_outs)
     e2e_s = time.perf_counter() - t0
     pin = cuda.pinned_array(min(1 << 28, n_e2e * S), dtype=np.float32)  # up to 1 GiB
     pin[:] = 1.0
@@ -143,8 +165,19 @@ def test_bench_interval_cuda(benchmark) -> None:
     # --- CPU kernel on the same machine (all cores), on a slice -------------
     n_cpu = min(n_e2e, 16_384)
     c_outs = _outputs(n_cpu, table, np.zeros)
-    cpu_args = (A, 0, host[:n_cpu], idx, eperiod, dperiod, month0, np.int64(10),
-                np.zeros((0, 0)), np.full(n_cpu, 400, dtype=np.int64), year_end)
+    cpu_args = (
+        A,
+        0,
+        host[:n_cpu],
+        idx,
+        eperiod,
+        dperiod,
+        month0,
+        np.int64(10),
+        np.zeros((0, 0)),
+        np.full(n_cpu, 400, dtype=np.int64),
+        year_end,
+    )
     bill_interval_kernel(*cpu_args, *c_outs)  # compile
     for a in c_outs:
         a[...] = 0  # the CPU kernel accumulates into zeroed outputs

@@ -13,8 +13,9 @@ import time
 import pytest
 
 from m2c.devices import dlt645
-from m2c.devices.dlt645_client import Dlt645Client
-from m2c.devices.dlt645_emulator import Dlt645Bus, PtyServer
+from m2c.devices.dlt645.client import Dlt645Client
+from m2c.devices.dlt645.emulator import Dlt645Bus
+from m2c.devices.server import PtyServer
 from m2c.devices.state import InMemoryState
 from m2c.devices.transport import InProcessTransport, SerialSettings, open_transport
 

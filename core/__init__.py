@@ -1,5 +1,11 @@
 """m2c.core: exact units, counter-based RNG, tariffs, Numba billing kernels, ledger.
 
+Rooms: ``units`` (the one place that converts and rounds), ``rng``
+(counter-based draws), ``calendar`` (weekday/weekend of day numbers),
+``tariffs/`` (model, compiled table, TOML and URDB loaders), ``billing/``
+(public API, CPU kernels, optional CUDA backend), ``prepaid``, ``latefee``,
+``ledger``.
+
 Pure computation over NumPy arrays: no I/O beyond reading tariff files, and no
 imports from ``m2c.sim`` or ``m2c.devices`` (../shared/DESIGN.md "Packages").
 """
@@ -10,11 +16,12 @@ from m2c.core.ledger import Ledger
 from m2c.core.tariffs import (
     Tariff,
     TariffTable,
+    UrdbError,
     bundled_tariff,
     compile_tariffs,
     load_tariff_toml,
+    load_urdb,
 )
-from m2c.core.urdb import UrdbError, load_urdb
 
 __all__ = [
     "Ledger",

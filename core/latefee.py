@@ -52,7 +52,11 @@ def book_fee_fen(accrued_micro_fen: int, mode: int = HALF_UP) -> int:
 
 @njit(cache=True, nogil=True)
 def fee_for_bill(
-    amount_fen: int, due_day: int, paid_day: int, year_end_day: int, residential: bool,
+    amount_fen: int,
+    due_day: int,
+    paid_day: int,
+    year_end_day: int,
+    residential: bool,
     mode: int = HALF_UP,
 ) -> int:
     """Penalty (fen) on one bill of ``amount_fen`` due on ``due_day``, paid on ``paid_day``.

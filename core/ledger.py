@@ -40,8 +40,6 @@ WRITE_OFF = 6
 KIND_NAMES = ("bill", "payment", "topup", "prepaid_debit", "late_fee", "adjustment", "write_off")
 #: +1 for charges, -1 for credits, indexed by kind.
 KIND_SIGN = np.array([+1, -1, -1, +1, +1, +1, -1], dtype=np.int64)
-#: 1 for kinds that are cash received.
-KIND_IS_CASH = np.array([0, 1, 1, 0, 0, 0, 0], dtype=np.int64)
 
 ENTRY_DTYPE = np.dtype(
     [("customer", np.int64), ("day", np.int32), ("kind", np.int8), ("amount_fen", np.int64)]
@@ -111,7 +109,10 @@ class Ledger:
         self._pending.append((int(customer), int(day), int(kind), int(amount_fen)))
 
     def append_many(
-        self, customer: np.ndarray, day: np.ndarray | int, kind: np.ndarray | int,
+        self,
+        customer: np.ndarray,
+        day: np.ndarray | int,
+        kind: np.ndarray | int,
         amount_fen: np.ndarray,
     ) -> None:
         """Append entries from arrays (scalars broadcast). Zero amounts are dropped."""
@@ -170,8 +171,12 @@ class Ledger:
         e = self.entries
         out = np.zeros(self.n_customers, dtype=np.int64)
         _signed_sums(
-            e["customer"], e["kind"].astype(np.int64), e["amount_fen"], KIND_SIGN,
-            self.n_customers, out,
+            e["customer"],
+            e["kind"].astype(np.int64),
+            e["amount_fen"],
+            KIND_SIGN,
+            self.n_customers,
+            out,
         )
         return out
 
@@ -222,3 +227,15 @@ class Ledger:
                     f"cash received {cash_received_fen} fen != payments and top-ups booked "
                     f"{cash} fen (difference {int(cash_received_fen) - cash} fen)"
                 )
+
+
+def canonical_entries(ledger: Ledger) -> np.ndarray:
+    """Ledger entries sorted by (day, customer, kind, amount) for entry-by-entry comparison.
+
+    Two models that book the same money in a different order (the fast model
+    and the per-agent reference, or a run through the device driver) give
+    equal arrays (records of ``ENTRY_DTYPE``, as :attr:`Ledger.entries`).
+    """
+    e = ledger.entries
+    order = np.lexsort((e["amount_fen"], e["kind"], e["customer"], e["day"]))
+    return e[order]

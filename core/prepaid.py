@@ -61,8 +61,17 @@ def prepaid_step(balance, relay_closed, charge, topup, alert_fen, credit_limit_f
 
 
 @njit(cache=True, parallel=True)
-def prepaid_day(balance_fen, relay_closed, charge_fen, topup_fen, alert_fen, credit_limit_fen,
-                trippable, debited_fen, events):
+def prepaid_day(
+    balance_fen,
+    relay_closed,
+    charge_fen,
+    topup_fen,
+    alert_fen,
+    credit_limit_fen,
+    trippable,
+    debited_fen,
+    events,
+):
     """Apply one day to n prepaid accounts in place.
 
     Parameters (all shape (n,)): ``balance_fen`` int64 credit balance (in/out);
@@ -74,8 +83,15 @@ def prepaid_day(balance_fen, relay_closed, charge_fen, topup_fen, alert_fen, cre
     ``events`` int64 bit flags (EV_*).
     """
     for i in prange(balance_fen.shape[0]):
-        b, r, d, ev = prepaid_step(balance_fen[i], relay_closed[i], charge_fen[i], topup_fen[i],
-                                   alert_fen[i], credit_limit_fen[i], trippable[i])
+        b, r, d, ev = prepaid_step(
+            balance_fen[i],
+            relay_closed[i],
+            charge_fen[i],
+            topup_fen[i],
+            alert_fen[i],
+            credit_limit_fen[i],
+            trippable[i],
+        )
         balance_fen[i] = b
         relay_closed[i] = r
         debited_fen[i] = d

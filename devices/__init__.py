@@ -1,30 +1,39 @@
-"""m2c.devices: transports, protocol codecs (DL/T 645-2007, Modbus), meter clients, emulators.
+"""m2c.devices: transports, meter protocols (DL/T 645-2007, Modbus), clients, emulators, gateway.
 
-Layers (../shared/DESIGN.md "Devices"), one module each:
+Rooms (../shared/DESIGN.md "Devices"); one folder per protocol, one module
+per idea:
 
 * :mod:`~m2c.devices.transport` - bytes over pyserial URLs, ptys, in-process;
-* :mod:`~m2c.devices.dlt645` - DL/T 645-2007 frame codec (pure bytes);
-* :mod:`~m2c.devices.dlt645_ids` - data-identifier table (data, extensible);
-* :mod:`~m2c.devices.dlt645_client` - the master: reads, time, relay control;
-* :mod:`~m2c.devices.dlt645_emulator` - a multi-drop bus of emulated meters;
+* :mod:`~m2c.devices.protocol` - :class:`MeterProtocol` and each protocol's serial defaults;
+* :mod:`~m2c.devices.dlt645` - DL/T 645-2007: ``encoding`` (BCD, addresses,
+  date-times, passwords), ``framing`` (frames, checksum, stream decoder),
+  ``messages`` (request/reply builders, reply checks), ``data_ids`` (the
+  data-identifier table), ``client`` (:class:`Dlt645Client`), ``emulator``
+  (:class:`Dlt645Bus`);
+* :mod:`~m2c.devices.modbus` - Modbus meters via pymodbus: ``registers``,
+  ``client``, ``emulator`` (imported on demand: ``m2c.devices`` does not load pymodbus);
+* :mod:`~m2c.devices.server` - pty and TCP servers for any emulated bus;
 * :mod:`~m2c.devices.state` - the :class:`StateProvider` protocol behind emulators;
 * :mod:`~m2c.devices.faults` - fault-injecting transport wrapper;
-* :mod:`~m2c.devices.modbus_meter` - Modbus meters via pymodbus (imported on demand);
 * :mod:`~m2c.devices.gateway` - :class:`MeterGateway`, what the simulation uses;
-* :mod:`~m2c.devices.emulate`, :mod:`~m2c.devices.readout` - behind ``m2c emulate`` / ``m2c read``.
+* :mod:`~m2c.devices.emulate`, :mod:`~m2c.devices.readout` - behind ``m2c emulate`` / ``m2c read``;
+* :mod:`~m2c.devices.errors` - the exception hierarchy.
 """
 
 from m2c.devices.dlt645 import (
+    DEFAULT_TABLE,
+    DataId,
+    DataIdTable,
+    Dlt645Bus,
+    Dlt645Client,
     Frame,
+    MeterSecurity,
     Password,
     RelayAction,
     StreamDecoder,
     decode_frame,
     encode_frame,
 )
-from m2c.devices.dlt645_client import Dlt645Client
-from m2c.devices.dlt645_emulator import Dlt645Bus, MeterSecurity, PtyServer, ReplyTiming, TcpServer
-from m2c.devices.dlt645_ids import DEFAULT_TABLE, DataId, DataIdTable
 from m2c.devices.errors import (
     DeviceError,
     MeterReplyError,
@@ -35,7 +44,9 @@ from m2c.devices.errors import (
     TransportError,
 )
 from m2c.devices.faults import FaultRates, FaultyTransport
-from m2c.devices.gateway import GatewayReads, MeterGateway
+from m2c.devices.gateway import GatewayReads, MeterGateway, MeterReader
+from m2c.devices.protocol import MeterProtocol
+from m2c.devices.server import PtyServer, ReplyTiming, TcpServer
 from m2c.devices.state import InMemoryState, Measurements, StateProvider
 from m2c.devices.transport import (
     InProcessTransport,
@@ -64,6 +75,8 @@ __all__ = [
     "InProcessTransport",
     "Measurements",
     "MeterGateway",
+    "MeterProtocol",
+    "MeterReader",
     "MeterReplyError",
     "MeterSecurity",
     "NullModem",

@@ -5,26 +5,30 @@ bus for a protocol around a :class:`~m2c.devices.state.StateProvider`,
 serves it where asked, and returns a :class:`RunningEmulator` that says
 where clients connect. The state provider is a parameter, so the simulation
 can serve its own fleet arrays the same way the CLI serves a static file.
+:func:`serve_until` then keeps the caller waiting (and, for a simulated
+fleet, advancing it) until a duration passes or Ctrl-C.
 """
 
 from __future__ import annotations
 
 import re
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
-from m2c.devices.dlt645_emulator import Dlt645Bus, MeterSecurity, PtyServer, ReplyTiming, TcpServer
+from m2c.devices.dlt645.emulator import Dlt645Bus, MeterSecurity
 from m2c.devices.errors import SettingsError
+from m2c.devices.protocol import MeterProtocol
+from m2c.devices.server import PtyServer, ReplyTiming, TcpServer
 from m2c.devices.state import StateProvider
 from m2c.devices.transport import NullModem
-
-PROTOCOLS = ("dlt645", "modbus")
 
 
 @dataclass
 class RunningEmulator:
     """An emulator being served; :attr:`where` is the path or URL to give clients."""
 
-    protocol: str
+    protocol: MeterProtocol
     where: str
     meters: int
     _closers: tuple
@@ -58,7 +62,7 @@ def parse_port(port: str) -> tuple[str, str, int]:
 
 
 def start_emulator(
-    protocol: str,
+    protocol: MeterProtocol | str,
     port: str,
     state: StateProvider,
     *,
@@ -71,18 +75,17 @@ def start_emulator(
     1..N (at most 247 on one bus). ``timing`` applies to DL/T 645 only
     (pymodbus answers as fast as it can).
     """
-    if protocol not in PROTOCOLS:
-        raise SettingsError(f"--protocol {protocol!r}: expected one of {PROTOCOLS}")
+    protocol = MeterProtocol.parse(protocol)
     kind, host, number = parse_port(port)
     n = state.meter_count()
-    if protocol == "dlt645":
+    if protocol is MeterProtocol.DLT645:
         bus = Dlt645Bus(state, security=security)
         if kind == "pty":
             server: PtyServer | TcpServer = PtyServer(bus, timing)
             return RunningEmulator(protocol, server.path, n, (server.close,))
         server = TcpServer(bus, host, number, timing)
         return RunningEmulator(protocol, server.url, n, (server.close,))
-    from m2c.devices.modbus_meter import ModbusEmulator
+    from m2c.devices.modbus.emulator import ModbusEmulator  # pymodbus on demand
 
     emu = ModbusEmulator(state)
     if kind == "tcp":
@@ -91,3 +94,30 @@ def start_emulator(
     modem = NullModem()  # pymodbus opens a path: give it one end, clients the other
     emu.serve_serial(modem.path_a)
     return RunningEmulator(protocol, modem.path_b, n, (emu.close, modem.close))
+
+
+def serve_until(
+    duration: float | None = None,
+    *,
+    every_s: float | None = None,
+    tick: Callable[[], None] | None = None,
+) -> None:
+    """Keep serving until ``duration`` seconds have passed (None: until Ctrl-C).
+
+    The emulator's servers answer on their own threads; this only blocks the
+    caller. With ``tick`` and ``every_s``, ``tick()`` is called every
+    ``every_s`` seconds (``m2c emulate --scenario --day-seconds``: the
+    simulation behind the served meters advances one day per call). Ctrl-C
+    returns normally.
+    """
+    pacing = bool(tick and every_s)
+    deadline = None if duration is None else time.monotonic() + duration
+    next_tick = time.monotonic() + (every_s or 0)
+    try:
+        while deadline is None or time.monotonic() < deadline:
+            time.sleep(0.05 if pacing else 0.2)
+            if pacing and time.monotonic() >= next_tick:
+                next_tick += every_s
+                tick()
+    except KeyboardInterrupt:
+        pass

@@ -27,7 +27,7 @@ import time
 from dataclasses import dataclass, field
 
 from m2c.core import rng
-from m2c.devices import dlt645
+from m2c.devices.dlt645 import framing
 from m2c.devices.errors import ProtocolError, SettingsError
 from m2c.devices.transport import Transport
 
@@ -137,16 +137,16 @@ class FaultyTransport:
 
     def _readdress(self, raw: bytes) -> bytes:
         try:
-            start = raw.index(dlt645.START)
-            frame = dlt645.decode_frame(raw[start:])
+            start = raw.index(framing.START)
+            frame = framing.decode_frame(raw[start:])
         except (ValueError, ProtocolError):
             return raw  # not a clean frame: nothing to re-address
         if "AA" in frame.address:
             return raw
         other = f"{(int(frame.address) + 1) % 10**12:012d}"
         self.counts["wrong_address"] += 1
-        fake = dlt645.Frame(other, frame.control, frame.data)
-        return raw[:start] + dlt645.encode_frame(fake, preamble=0)
+        fake = framing.Frame(other, frame.control, frame.data)
+        return raw[:start] + framing.encode_frame(fake, preamble=0)
 
     # --- Transport -------------------------------------------------------------
 
@@ -159,7 +159,7 @@ class FaultyTransport:
     def read(self, timeout: float) -> bytes:
         """Read from the wrapped transport; apply faults to each complete reply frame."""
         self._rx += self.inner.read(timeout)
-        frames, rest = dlt645.split_frames(self._rx)
+        frames, rest = framing.split_frames(self._rx)
         self._rx = bytearray(rest)
         out = bytearray()
         for f in frames:

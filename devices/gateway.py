@@ -33,9 +33,10 @@ from typing import Protocol
 
 import numpy as np
 
-from m2c.devices.dlt645 import Password, normalize_address
-from m2c.devices.dlt645_client import Dlt645Client
+from m2c.devices.dlt645.client import Dlt645Client
+from m2c.devices.dlt645.encoding import Password, normalize_address
 from m2c.devices.errors import DeviceError, SettingsError
+from m2c.devices.protocol import MeterProtocol
 from m2c.devices.transport import SerialSettings, Transport, open_transport
 
 log = logging.getLogger("m2c.devices.gateway")
@@ -92,8 +93,9 @@ class MeterGateway:
 
     Parameters
     ----------
-    client : Dlt645Client or ModbusMeterClient-like
-        Anything with ``read_energy_ckwh(address)``; relay actions need
+    client : MeterReader
+        Anything with ``read_energy_ckwh(address)`` (a Dlt645Client, a
+        Modbus client behind an adapter); relay actions need
         ``trip(address)`` and ``close(address)`` (DL/T 645).
     addresses : Mapping[int, str]
         Customer (meter) index -> meter address (DL/T 645: 12 digits;
@@ -102,7 +104,7 @@ class MeterGateway:
         Send trip/close for real; otherwise log "would send".
     """
 
-    client: object
+    client: MeterReader
     addresses: Mapping[int, str]
     allow_relay_control: bool = False
     actions: list[RelayRecord] = field(default_factory=list)
@@ -113,7 +115,7 @@ class MeterGateway:
         url: str,
         addresses: Mapping[int, str],
         *,
-        protocol: str = "dlt645",
+        protocol: MeterProtocol | str = MeterProtocol.DLT645,
         settings: SerialSettings | None = None,
         password: Password | None = None,
         operator: str = "00000000",
@@ -123,10 +125,11 @@ class MeterGateway:
         transport: Transport | None = None,
     ) -> MeterGateway:
         """Open a port (or use ``transport``) and build the client for ``protocol``."""
-        if protocol == "dlt645":
+        protocol = MeterProtocol.parse(protocol, "protocol")
+        if protocol is MeterProtocol.DLT645:
             addrs = {int(m): normalize_address(a) for m, a in addresses.items()}
-            t = transport or open_transport(url, settings or SerialSettings(2400, "8E1", timeout_s))
-            client: object = Dlt645Client(
+            t = transport or open_transport(url, settings or protocol.settings(timeout_s))
+            client: MeterReader = Dlt645Client(
                 t,
                 timeout_s=timeout_s,
                 retries=retries,
@@ -134,15 +137,13 @@ class MeterGateway:
                 operator=operator,
                 allow_relay_control=allow_relay_control,
             )
-        elif protocol == "modbus":
-            from m2c.devices.modbus_meter import ModbusMeterClient
+        else:  # MeterProtocol.MODBUS; pymodbus is imported on demand
+            from m2c.devices.modbus.client import ModbusMeterClient
 
             addrs = {int(m): str(int(a)) for m, a in addresses.items()}
             client = _ModbusAdapter(
                 ModbusMeterClient.open(url, settings, timeout_s=timeout_s, retries=retries)
             )
-        else:
-            raise SettingsError(f"protocol {protocol!r}: expected 'dlt645' or 'modbus'")
         return cls(client, addrs, allow_relay_control)
 
     @property
@@ -159,7 +160,7 @@ class MeterGateway:
 
     def read_energy_ckwh(self, meter: int) -> int:
         """Read one meter's total forward energy, centi-kWh (raises DeviceError on failure)."""
-        return int(self.client.read_energy_ckwh(self.address(meter)))  # type: ignore[attr-defined]
+        return int(self.client.read_energy_ckwh(self.address(meter)))
 
     @property
     def reads_tariffs(self) -> bool:

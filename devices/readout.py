@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from m2c.devices.dlt645_client import Dlt645Client
-from m2c.devices.dlt645_ids import DEFAULT_TABLE, parse_di
+from m2c.devices.dlt645.client import Dlt645Client
+from m2c.devices.dlt645.data_ids import DEFAULT_TABLE, parse_di
 from m2c.devices.errors import SettingsError
+from m2c.devices.protocol import MeterProtocol
 from m2c.devices.transport import SerialSettings, open_transport
 
 
@@ -13,7 +14,7 @@ def read_value(
     address: str,
     item: str = "00010000",
     *,
-    protocol: str = "dlt645",
+    protocol: MeterProtocol | str = MeterProtocol.DLT645,
     settings: SerialSettings | None = None,
     retries: int = 2,
 ) -> str:
@@ -29,29 +30,29 @@ def read_value(
         DL/T 645: data identifier, 8 hex digits (``00010000``); Modbus: a
         register name of the map (``import_energy``) - a DI of ``00010000``
         is taken to mean ``import_energy``.
-    protocol : str
+    protocol : MeterProtocol or str
         ``"dlt645"`` or ``"modbus"``.
     settings : SerialSettings, optional
         Baud rate, framing and timeout (defaults: 2400 8E1 for DL/T 645,
         9600 8N1 for Modbus RTU; 1 s).
     """
-    if protocol == "dlt645":
+    protocol = MeterProtocol.parse(protocol)
+    if protocol is MeterProtocol.DLT645:
         di = parse_di(item)
         DEFAULT_TABLE.get(di)  # unknown identifiers fail before the port is opened
-        s = settings or SerialSettings(2400, "8E1", 1.0)
+        s = settings or protocol.settings(1.0)
         with open_transport(port, s) as transport:
             client = Dlt645Client(transport, timeout_s=s.timeout_s, retries=retries)
             return client.read_text(address, di)
-    if protocol == "modbus":
-        from m2c.devices.modbus_meter import SDM_MAP, ModbusMeterClient
+    # MeterProtocol.MODBUS; pymodbus is imported on demand
+    from m2c.devices.modbus import SDM_MAP, ModbusMeterClient
 
-        name = "import_energy" if item in ("00010000", "0x00010000") else item
-        reg = SDM_MAP.get(name)
-        try:
-            unit = int(address)
-        except ValueError:
-            raise SettingsError(f"Modbus unit id {address!r}: expected an integer 1..247") from None
-        s = settings or SerialSettings(9600, "8N1", 1.0)
-        with ModbusMeterClient.open(port, s, timeout_s=s.timeout_s, retries=retries) as client:
-            return f"{client.read(unit, name):.{reg.decimals}f} {reg.unit}".rstrip()
-    raise SettingsError(f"--protocol {protocol!r}: expected 'dlt645' or 'modbus'")
+    name = "import_energy" if item in ("00010000", "0x00010000") else item
+    reg = SDM_MAP.get(name)
+    try:
+        unit = int(address)
+    except ValueError:
+        raise SettingsError(f"Modbus unit id {address!r}: expected an integer 1..247") from None
+    s = settings or protocol.settings(1.0)
+    with ModbusMeterClient.open(port, s, timeout_s=s.timeout_s, retries=retries) as client:
+        return f"{client.read(unit, name):.{reg.decimals}f} {reg.unit}".rstrip()

@@ -26,7 +26,7 @@ configures a port once, at open, and waits with its own loop. Modem lines
 do not exist: the ioctls fail with ``ENOTTY``, and :class:`SerialTransport`
 never touches them. Tests use ptys for framing,
 timing and protocol, never for line settings (an RFC 2217 server in front
-of a pty must keep line settings to itself: tests/devices/test_client_emulator.py).
+of a pty must keep line settings to itself: tests/devices/dlt645/test_dlt645_client_emulator.py).
 
 **Real or emulated.** :func:`port_kind` decides whether relay control
 needs the explicit allow flag (DESIGN.md "Devices"): ``loop://``, in-process
@@ -228,8 +228,8 @@ def is_pty(url: str) -> bool:
     if not url.startswith("/"):
         return False
     path = os.path.realpath(url)
-    return url in _OWN_PTYS or path in _OWN_PTYS or any(
-        re.fullmatch(p, path) for p in _PTY_PATTERNS
+    return (
+        url in _OWN_PTYS or path in _OWN_PTYS or any(re.fullmatch(p, path) for p in _PTY_PATTERNS)
     )
 
 
@@ -329,7 +329,7 @@ class InProcessTransport:
     """A transport whose peer is a function called inside :meth:`write`.
 
     ``handler(request_bytes) -> reply_bytes`` is typically
-    :meth:`m2c.devices.dlt645_emulator.Dlt645Bus.handle_bytes`. No threads,
+    :meth:`m2c.devices.dlt645.emulator.Dlt645Bus.handle_bytes`. No threads,
     no sockets, no waiting: the fastest way to run a campaign over thousands
     of emulated meters. Counts as an emulated port.
     """

@@ -1,4 +1,4 @@
-"""m2c.sim: the SimPy model of a utility's read-bill-collect year, policies, KPIs and the CLI."""
+"""m2c.sim: the SimPy model of a read-bill-collect year, policies, KPIs, hardware in the loop."""
 
 from importlib.metadata import PackageNotFoundError, version
 

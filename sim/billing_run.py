@@ -47,8 +47,9 @@ def read_is_estimated(i, day, seed, meter_kind, est_rate, ami_success, ami_retri
 
 
 @njit(cache=True)
-def read_meters(ids, day, seed, meter, est_rate, ami_success, ami_retries, acc, last_billed,
-                tally, energy):
+def read_meters(
+    ids, day, seed, meter, est_rate, ami_success, ami_retries, acc, last_billed, tally, energy
+):
     """Energy to bill per TOU period for customers ``ids`` into ``energy`` (len(ids), P)."""
     for j in range(ids.shape[0]):
         i = ids[j]
@@ -67,8 +68,25 @@ def read_meters(ids, day, seed, meter, est_rate, ami_success, ami_retries, acc, 
 
 
 @njit(cache=True)
-def post_bills(ids, day, slot, seed, due_days, err_rate, catch, factor, dispute_days, totals,
-               energy, cs, unpaid, recv, due, tally, billed):
+def post_bills(
+    ids,
+    day,
+    slot,
+    seed,
+    due_days,
+    err_rate,
+    catch,
+    factor,
+    dispute_days,
+    totals,
+    energy,
+    cs,
+    unpaid,
+    recv,
+    due,
+    tally,
+    billed,
+):
     """Book the reviewed bills into the slots; the amounts billed into ``billed``."""
     for j in range(ids.shape[0]):
         i = ids[j]
@@ -107,8 +125,16 @@ class MeterReads(Protocol):
         ...
 
 
-def billing_run(ids: np.ndarray, day: int, slot: int, calmonth: int, fleet: Fleet,
-                params: Params, state: State, meters: MeterReads | None = None) -> np.ndarray:
+def billing_run(
+    ids: np.ndarray,
+    day: int,
+    slot: int,
+    calmonth: int,
+    fleet: Fleet,
+    params: Params,
+    state: State,
+    meters: MeterReads | None = None,
+) -> np.ndarray:
     """Read and bill customers ``ids`` (int64) on ``day``; return fen billed per id.
 
     ``meters`` (gateway mode) reads the customers it serves through the device
@@ -121,9 +147,19 @@ def billing_run(ids: np.ndarray, day: int, slot: int, calmonth: int, fleet: Flee
     via = np.zeros(ids.shape[0], dtype=bool) if meters is None else meters.serves(ids)
     own = ids if not via.any() else np.ascontiguousarray(ids[~via])
     own_energy = energy if own is ids else np.zeros((own.shape[0], P), dtype=np.int64)
-    read_meters(own, day, seed, state.cs[:, R.F_METER], params.manual_estimate_rate,
-                params.ami_success, params.ami_retries, state.acc, state.last_billed,
-                state.tally, own_energy)
+    read_meters(
+        own,
+        day,
+        seed,
+        state.cs[:, R.F_METER],
+        params.manual_estimate_rate,
+        params.ami_success,
+        params.ami_retries,
+        state.acc,
+        state.last_billed,
+        state.tally,
+        own_energy,
+    )
     if own is not ids:
         energy[~via] = own_energy
         energy[via] = meters.read(ids[via], day, params, state)  # type: ignore[union-attr]
@@ -132,15 +168,35 @@ def billing_run(ids: np.ndarray, day: int, slot: int, calmonth: int, fleet: Flee
     reactive = np.where(q > 0, (total_e * q + 500_000) // 1_000_000, -1)
     cs = state.cs
     bills = bill_register(
-        fleet.table, fleet.tariff_id[ids], energy, month=calmonth + 1,
-        ytd_energy_ckwh=cs[ids, R.F_YTD_CKWH], max_demand_w=cs[ids, R.F_DMAX_W],
-        capacity_kva=fleet.capacity_kva[ids], reactive_ckvarh=reactive,
+        fleet.table,
+        fleet.tariff_id[ids],
+        energy,
+        month=calmonth + 1,
+        ytd_energy_ckwh=cs[ids, R.F_YTD_CKWH],
+        max_demand_w=cs[ids, R.F_DMAX_W],
+        capacity_kva=fleet.capacity_kva[ids],
+        reactive_ckvarh=reactive,
         period_demand_w=np.zeros((ids.shape[0], fleet.table.n_demand_periods), dtype=np.int64),
         ytd_billed_fen=cs[ids, R.F_YTD_FEN] if calmonth == 11 else None,
     )
     billed = np.zeros(ids.shape[0], dtype=np.int64)
-    post_bills(ids, day, slot, seed, int(params.ip[R.IP_DUE_DAYS]), params.bill_error_rate,
-               params.review_catch, params.error_factor, params.dispute_days,
-               np.ascontiguousarray(bills.total_fen), energy, cs, state.unpaid, state.recv,
-               state.due, state.tally, billed)
+    post_bills(
+        ids,
+        day,
+        slot,
+        seed,
+        int(params.ip[R.IP_DUE_DAYS]),
+        params.bill_error_rate,
+        params.review_catch,
+        params.error_factor,
+        params.dispute_days,
+        np.ascontiguousarray(bills.total_fen),
+        energy,
+        cs,
+        state.unpaid,
+        state.recv,
+        state.due,
+        state.tally,
+        billed,
+    )
     return billed

@@ -77,8 +77,9 @@ def customer_day_ckwh(seed, customer, day, base_kwh, season_factor, level, day_s
 
 
 @njit(cache=True, parallel=True)
-def hourly_load_kwh(seed, first_day, months, base_kwh_per_day, klass, season, shapes,
-                    level_sigma, day_sigma, out):
+def hourly_load_kwh(
+    seed, first_day, months, base_kwh_per_day, klass, season, shapes, level_sigma, day_sigma, out
+):
     """Hourly energy (kWh, float64 (n, 24 x n_days)) for days from ``first_day``.
 
     ``months`` int64 (n_days,) calendar month 0..11 of each day. Each day's

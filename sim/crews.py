@@ -34,11 +34,13 @@ class StationCrews:
         self.capacity = np.zeros(len(self.crews), dtype=np.int64)
         self.queue_max = np.zeros(len(self.crews), dtype=np.int64)
 
-    def request(self, day: int, stations: np.ndarray, customers: np.ndarray,
-                jobs: np.ndarray) -> None:
+    def request(
+        self, day: int, stations: np.ndarray, customers: np.ndarray, jobs: np.ndarray
+    ) -> None:
         """Queue the jobs (bit masks) of ``customers`` at their ``stations``."""
-        for st, cust, mask in zip(stations.tolist(), customers.tolist(), jobs.tolist(),
-                                  strict=True):
+        for st, cust, mask in zip(
+            stations.tolist(), customers.tolist(), jobs.tolist(), strict=True
+        ):
             for prio, kind in enumerate(R.JOB_KINDS):
                 if mask & kind:
                     heapq.heappush(self.queues[st], (prio, day, cust, kind))
@@ -48,8 +50,11 @@ class StationCrews:
 
     def work(self, day: int, do_job: Callable[[int, int], None]):
         """SimPy process: every crew of every station works one shift on ``day``."""
-        shifts = [self.env.process(self._shift(st, day, do_job))
-                  for st in range(len(self.crews)) for _ in range(int(self.crews[st]))]
+        shifts = [
+            self.env.process(self._shift(st, day, do_job))
+            for st in range(len(self.crews))
+            for _ in range(int(self.crews[st]))
+        ]
         yield self.env.all_of(shifts)
         self.queue_max = np.maximum(self.queue_max, self.queue_lengths())
 
@@ -67,8 +72,7 @@ class StationCrews:
 
     def month_stats(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """(jobs done, job capacity, max queue, queue now) per station; resets the month."""
-        out = (self.done.copy(), self.capacity.copy(), self.queue_max.copy(),
-               self.queue_lengths())
+        out = (self.done.copy(), self.capacity.copy(), self.queue_max.copy(), self.queue_lengths())
         self.done[:] = 0
         self.capacity[:] = 0
         self.queue_max[:] = 0

@@ -44,27 +44,27 @@ INITIAL_SCORE = (85, 70, 55, 40, 25)
 class Fleet:
     """Customer attributes (shape (n,) unless noted), fixed for a run except ``meter``."""
 
-    station: np.ndarray        # int64 station index
-    urban: np.ndarray          # bool (n_stations,) urban station?
-    reading_day: np.ndarray    # int64 (n_stations,) day of month the station reads
-    klass: np.ndarray          # int64 index into CLASSES
-    tariff_id: np.ndarray      # int64 index into ``table``
-    capacity_kva: np.ndarray   # int64
-    meter: np.ndarray          # int64 MANUAL / AMI / PREPAID (credit policy may change it)
-    segment: np.ndarray        # int64 index into SEGMENTS
-    prepayer: np.ndarray       # bool: pays ahead when paying
-    channel: np.ndarray        # int64 preferred payment channel
-    score0: np.ndarray         # int64 initial credit score
-    base_kwh: np.ndarray       # float64 mean kWh per day of the class
-    level: np.ndarray          # float64 customer's consumption level (mean-one lognormal)
-    q_ratio_ppm: np.ndarray    # int64 reactive/active energy ratio, ppm (PF)
+    station: np.ndarray  # int64 station index
+    urban: np.ndarray  # bool (n_stations,) urban station?
+    reading_day: np.ndarray  # int64 (n_stations,) day of month the station reads
+    klass: np.ndarray  # int64 index into CLASSES
+    tariff_id: np.ndarray  # int64 index into ``table``
+    capacity_kva: np.ndarray  # int64
+    meter: np.ndarray  # int64 MANUAL / AMI / PREPAID (credit policy may change it)
+    segment: np.ndarray  # int64 index into SEGMENTS
+    prepayer: np.ndarray  # bool: pays ahead when paying
+    channel: np.ndarray  # int64 preferred payment channel
+    score0: np.ndarray  # int64 initial credit score
+    base_kwh: np.ndarray  # float64 mean kWh per day of the class
+    level: np.ndarray  # float64 customer's consumption level (mean-one lognormal)
+    q_ratio_ppm: np.ndarray  # int64 reactive/active energy ratio, ppm (PF)
     typical_daily_fen: np.ndarray  # int64 expected daily energy charge
-    prepaid_price_uy: np.ndarray   # int64 price of the prepaid daily debit, micro-yuan/kWh
-    basic_month_fen: np.ndarray    # int64 monthly basic charge (two-part, prepaid debit)
+    prepaid_price_uy: np.ndarray  # int64 price of the prepaid daily debit, micro-yuan/kWh
+    basic_month_fen: np.ndarray  # int64 monthly basic charge (two-part, prepaid debit)
     table: TariffTable
-    season: np.ndarray         # float64 (n_classes, 12)
-    shape_max: np.ndarray      # float64 (n_classes,) peak hourly share of a day's energy
-    period_share: np.ndarray   # float64 (n_tariffs, 2, 12, n_periods) day energy split
+    season: np.ndarray  # float64 (n_classes, 12)
+    shape_max: np.ndarray  # float64 (n_classes,) peak hourly share of a day's energy
+    period_share: np.ndarray  # float64 (n_tariffs, 2, 12, n_periods) day energy split
 
     @property
     def n(self) -> int:
@@ -105,16 +105,23 @@ def build_fleet(sc: Scenario, n: int, seed: int) -> Fleet:
     ids = np.arange(n, dtype=np.int64)
     st = sc.stations
     n_st = st.urban + st.rural
-    is_urban = _u(seed, ids, P_STATION) < st.urban_share if st.urban and st.rural else (
-        np.full(n, st.urban > 0))
+    is_urban = (
+        _u(seed, ids, P_STATION) < st.urban_share
+        if st.urban and st.rural
+        else (np.full(n, st.urban > 0))
+    )
     pos = _u(seed, ids, P_STATION + 1)
-    station = np.where(is_urban, (pos * st.urban).astype(np.int64),
-                       st.urban + (pos * st.rural).astype(np.int64))
+    station = np.where(
+        is_urban, (pos * st.urban).astype(np.int64), st.urban + (pos * st.rural).astype(np.int64)
+    )
     station = np.clip(station, 0, n_st - 1)
     urban = np.arange(n_st) < st.urban
     spread = st.reading_day_spread + 1
-    reading_day = np.where(urban, st.reading_day_urban + np.arange(n_st) % spread,
-                           st.reading_day_rural + np.arange(n_st) % spread)
+    reading_day = np.where(
+        urban,
+        st.reading_day_urban + np.arange(n_st) % spread,
+        st.reading_day_rural + np.arange(n_st) % spread,
+    )
     reading_day = np.minimum(reading_day, 28).astype(np.int64)
 
     classes = list(sc.classes.values())
@@ -147,21 +154,39 @@ def build_fleet(sc: Scenario, n: int, seed: int) -> Fleet:
     A = table.arrays
     # Prepaid daily debit at the first tier of the tariff's first (flat) period.
     prepaid_price = A.e_price[:, 0, 0][tariff_id].astype(np.int64)
-    typical = np.array([energy_charge_fen(int(round(b * 100)), int(p))
-                        for b, p in zip(base_kwh, prepaid_price, strict=True)], dtype=np.int64)
+    typical = np.array(
+        [
+            energy_charge_fen(int(round(b * 100)), int(p))
+            for b, p in zip(base_kwh, prepaid_price, strict=True)
+        ],
+        dtype=np.int64,
+    )
     # micro-yuan per kVA-month x kVA -> fen (half-up)
     basic_month = (A.basic_kva[tariff_id] * capacity + 5_000) // 10_000
     season = np.array([c.season for c in classes], dtype=np.float64)
     shapes = np.array([HOURLY_SHAPES[c] for c in CLASS_NAMES], dtype=np.float64)
     shape_max = shapes.max(axis=1) / shapes.sum(axis=1)
     return Fleet(
-        station=station.astype(np.int64), urban=urban, reading_day=reading_day, klass=klass,
-        tariff_id=tariff_id, capacity_kva=capacity, meter=meter, segment=segment,
-        prepayer=prepayer, channel=channel, score0=score0, base_kwh=base_kwh,
+        station=station.astype(np.int64),
+        urban=urban,
+        reading_day=reading_day,
+        klass=klass,
+        tariff_id=tariff_id,
+        capacity_kva=capacity,
+        meter=meter,
+        segment=segment,
+        prepayer=prepayer,
+        channel=channel,
+        score0=score0,
+        base_kwh=base_kwh,
         level=levels(seed, n, LEVEL_SIGMA),
-        q_ratio_ppm=q_ratio_ppm.astype(np.int64), typical_daily_fen=typical,
-        prepaid_price_uy=prepaid_price, basic_month_fen=basic_month, table=table,
-        season=season, shape_max=shape_max,
+        q_ratio_ppm=q_ratio_ppm.astype(np.int64),
+        typical_daily_fen=typical,
+        prepaid_price_uy=prepaid_price,
+        basic_month_fen=basic_month,
+        table=table,
+        season=season,
+        shape_max=shape_max,
         period_share=_period_share(table, klass_of_tariff),
     )
 

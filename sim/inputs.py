@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from m2c.core.calendar import is_weekend
 from m2c.core.units import yuan_to_fen
 from m2c.sim import rules as R
 from m2c.sim.consumption import LEVEL_SIGMA
@@ -24,12 +25,12 @@ DAY_SIGMA = 0.15  # day-to-day consumption spread (weather, presence)
 class Params:
     """Scenario parameters as the arrays the rules read (see sim.rules for the layout)."""
 
-    ip: np.ndarray        # int64 (N_IP,)
-    seg: np.ndarray       # float64 (n_segments, N_SEG)
-    ch_fail: np.ndarray   # float64 (n_channels,)
-    ch_conv: np.ndarray   # float64 (n_channels,) convenience multiplier
-    ch_cost: np.ndarray   # int64 (n_channels,) fen per transaction
-    lad_day: np.ndarray   # int64 (n_steps,) days overdue that trigger each step
+    ip: np.ndarray  # int64 (N_IP,)
+    seg: np.ndarray  # float64 (n_segments, N_SEG)
+    ch_fail: np.ndarray  # float64 (n_channels,)
+    ch_conv: np.ndarray  # float64 (n_channels,) convenience multiplier
+    ch_cost: np.ndarray  # int64 (n_channels,) fen per transaction
+    lad_day: np.ndarray  # int64 (n_steps,) days overdue that trigger each step
     lad_action: np.ndarray  # int64 (n_steps,) index into ACTIONS
     lad_crew: np.ndarray  # bool (n_steps,)
     lad_cost: np.ndarray  # int64 (n_steps,) fen
@@ -81,12 +82,28 @@ def build_params(sc: Scenario, seed: int) -> Params:
     ip[R.IP_COST_NOTICE] = _first_cost(sc, "notice", 10.0)
     ip[R.IP_COST_INSPECT] = yuan_to_fen(d.inspect_cost_yuan)
     ip[R.IP_TAMPER_MULT] = d.tamper_penalty_multiple
-    seg = np.array([[s.before_due, s.after_due, s.reminded, s.notice, s.disconnected, s.legal,
-                     s.partial, s.topup_alert, s.topup_tripped, s.tamper]
-                    for s in sc.behaviour.segments.values()], dtype=np.float64)
+    seg = np.array(
+        [
+            [
+                s.before_due,
+                s.after_due,
+                s.reminded,
+                s.notice,
+                s.disconnected,
+                s.legal,
+                s.partial,
+                s.topup_alert,
+                s.topup_tripped,
+                s.tamper,
+            ]
+            for s in sc.behaviour.segments.values()
+        ],
+        dtype=np.float64,
+    )
     ch = list(sc.channels.values())
     return Params(
-        ip=ip, seg=seg,
+        ip=ip,
+        seg=seg,
         ch_fail=np.array([c.failure_rate for c in ch]),
         ch_conv=np.array([c.convenience for c in ch]),
         ch_cost=np.array([yuan_to_fen(c.cost_yuan) for c in ch], dtype=np.int64),
@@ -95,9 +112,12 @@ def build_params(sc: Scenario, seed: int) -> Params:
         lad_crew=np.array([s.crew for s in d.ladder], dtype=np.bool_),
         lad_cost=np.array([yuan_to_fen(s.cost_yuan) for s in d.ladder], dtype=np.int64),
         manual_estimate_rate=sc.reading.manual_estimate_rate,
-        ami_success=sc.reading.ami_daily_success, ami_retries=sc.reading.ami_retries,
-        bill_error_rate=sc.billing.error_rate, review_catch=sc.billing.review_catch,
-        error_factor=sc.billing.error_factor, dispute_days=sc.billing.dispute_days,
+        ami_success=sc.reading.ami_daily_success,
+        ami_retries=sc.reading.ami_retries,
+        bill_error_rate=sc.billing.error_rate,
+        review_catch=sc.billing.review_catch,
+        error_factor=sc.billing.error_factor,
+        dispute_days=sc.billing.dispute_days,
         write_off_after=d.write_off_after_days,
         to_prepaid_below=sc.credit.to_prepaid_below,
         to_prepaid_min_kva=sc.credit.to_prepaid_min_kva,
@@ -110,16 +130,16 @@ class Calendar:
 
     start: dt.date
     days: int
-    date: np.ndarray        # datetime64[D] (days,)
-    slot: np.ndarray        # int64 (days,) money slot (1 = first month of the run)
-    calmonth: np.ndarray    # int64 (days,) 0..11
-    dom: np.ndarray         # int64 (days,) day of month 1..31
-    weekend: np.ndarray     # int64 (days,) 1 on Saturday and Sunday
-    year: np.ndarray        # int64 (days,)
-    month_end: np.ndarray   # bool (days,) last day of a calendar month (or of the run)
+    date: np.ndarray  # datetime64[D] (days,)
+    slot: np.ndarray  # int64 (days,) money slot (1 = first month of the run)
+    calmonth: np.ndarray  # int64 (days,) 0..11
+    dom: np.ndarray  # int64 (days,) day of month 1..31
+    weekend: np.ndarray  # int64 (days,) 1 on Saturday and Sunday
+    year: np.ndarray  # int64 (days,)
+    month_end: np.ndarray  # bool (days,) last day of a calendar month (or of the run)
     slot_end_day: np.ndarray  # int64 (n_slots,) last day of each slot's month
-    slot_year: np.ndarray   # int64 (n_slots,) calendar year of each slot
-    slot_label: list[str]   # 'YYYY-MM' per slot ('opening' for slot 0)
+    slot_year: np.ndarray  # int64 (n_slots,) calendar year of each slot
+    slot_label: list[str]  # 'YYYY-MM' per slot ('opening' for slot 0)
 
     @property
     def n_slots(self) -> int:
@@ -135,7 +155,7 @@ def build_calendar(start: str, days: int) -> Calendar:
     calmonth = months % 12
     year = 1970 + months // 12
     dom = (date - date.astype("datetime64[M]").astype("datetime64[D]")).astype(np.int64) + 1
-    weekend = (((date.astype(np.int64) + 3) % 7) >= 5).astype(np.int64)
+    weekend = is_weekend(date).astype(np.int64)
     month_end = np.zeros(days, dtype=bool)
     month_end[:-1] = slot[1:] != slot[:-1]
     month_end[-1] = True
@@ -147,26 +167,38 @@ def build_calendar(start: str, days: int) -> Calendar:
     slot_year = np.array([1970 + (first_month + s - 1) // 12 for s in range(n_slots)])
     labels = ["opening"] + [
         f"{1970 + (first_month + s - 1) // 12}-{(first_month + s - 1) % 12 + 1:02d}"
-        for s in range(1, n_slots)]
-    return Calendar(d0, days, date, slot.astype(np.int64), calmonth.astype(np.int64), dom,
-                    weekend, year.astype(np.int64), month_end, slot_end_day,
-                    slot_year.astype(np.int64), labels)
+        for s in range(1, n_slots)
+    ]
+    return Calendar(
+        d0,
+        days,
+        date,
+        slot.astype(np.int64),
+        calmonth.astype(np.int64),
+        dom,
+        weekend,
+        year.astype(np.int64),
+        month_end,
+        slot_end_day,
+        slot_year.astype(np.int64),
+        labels,
+    )
 
 
 @dataclass
 class State:
     """Everything that changes during a run (see sim.rules for the columns)."""
 
-    cs: np.ndarray       # int64 (n, N_FIELDS)
-    unpaid: np.ndarray   # int64 (n, n_slots)
-    recv: np.ndarray     # int64 (n, n_slots) receivable booked per slot
-    due: np.ndarray      # int64 (n, n_slots) due day of each slot
-    acc: np.ndarray      # int64 (n, n_periods) energy since the last read, centi-kWh
-    reg: np.ndarray      # int64 (n, n_periods) energy the meter registered since day 0, ckWh
+    cs: np.ndarray  # int64 (n, N_FIELDS)
+    unpaid: np.ndarray  # int64 (n, n_slots)
+    recv: np.ndarray  # int64 (n, n_slots) receivable booked per slot
+    due: np.ndarray  # int64 (n, n_slots) due day of each slot
+    acc: np.ndarray  # int64 (n, n_periods) energy since the last read, centi-kWh
+    reg: np.ndarray  # int64 (n, n_periods) energy the meter registered since day 0, ckWh
     last_billed: np.ndarray  # int64 (n, n_periods) last actual read's energy (estimates)
-    tally: np.ndarray    # int64 (n, N_TALLY) this month's counters
-    cost: np.ndarray     # int64 (n, N_COST) this month's collection cost, fen
-    out: np.ndarray      # int64 (n, N_OUT) the day's outputs
+    tally: np.ndarray  # int64 (n, N_TALLY) this month's counters
+    cost: np.ndarray  # int64 (n, N_COST) this month's collection cost, fen
+    out: np.ndarray  # int64 (n, N_OUT) the day's outputs
     opening_fen: np.ndarray  # int64 (n,) balance owed at the start
 
 
@@ -199,9 +231,16 @@ def opening_state(fleet: Fleet, sc: Scenario, cal: Calendar) -> State:
     typical_month = np.round(fleet.base_kwh * 100 * 30).astype(np.int64)
     last_billed = np.zeros((n, P), dtype=np.int64)
     last_billed[:, 0] = typical_month  # an estimate before any actual read
-    return State(cs=cs, unpaid=unpaid, recv=recv, due=due,
-                 acc=np.zeros((n, P), dtype=np.int64), reg=np.zeros((n, P), dtype=np.int64),
-                 last_billed=last_billed,
-                 tally=np.zeros((n, R.N_TALLY), dtype=np.int64),
-                 cost=np.zeros((n, R.N_COST), dtype=np.int64),
-                 out=np.zeros((n, R.N_OUT), dtype=np.int64), opening_fen=owed.copy())
+    return State(
+        cs=cs,
+        unpaid=unpaid,
+        recv=recv,
+        due=due,
+        acc=np.zeros((n, P), dtype=np.int64),
+        reg=np.zeros((n, P), dtype=np.int64),
+        last_billed=last_billed,
+        tally=np.zeros((n, R.N_TALLY), dtype=np.int64),
+        cost=np.zeros((n, R.N_COST), dtype=np.int64),
+        out=np.zeros((n, R.N_OUT), dtype=np.int64),
+        opening_fen=owed.copy(),
+    )

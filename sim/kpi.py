@@ -27,19 +27,37 @@ from numba import njit
 from m2c.sim import rules as R
 
 SUM_COLUMNS = (
-    "receivable", "unpaid_month", "collected", "old_arrears", "year_receivable",
-    "outstanding", "arrears_0_30", "arrears_31_60", "arrears_61_90", "arrears_90_plus",
+    "receivable",
+    "unpaid_month",
+    "collected",
+    "old_arrears",
+    "year_receivable",
+    "outstanding",
+    "arrears_0_30",
+    "arrears_31_60",
+    "arrears_61_90",
+    "arrears_90_plus",
     "customers_in_arrears",
 )
 TALLY_COLUMNS = {
-    "payments": R.T_PAYMENTS, "payment_failures": R.T_PAY_FAILED,
-    "bank_link_tries": R.T_BANK_TRIES, "bank_link_failures": R.T_BANK_FAILED,
-    "disconnections": R.T_DISCONNECTIONS, "reconnections": R.T_RECONNECTIONS,
-    "customer_days_without_supply": R.T_OUTAGE_DAYS, "reads": R.T_READS,
-    "estimated_reads": R.T_ESTIMATED, "bills": R.T_BILLS, "billing_errors": R.T_BILL_ERRORS,
-    "billing_errors_caught": R.T_BILL_ERRORS_CAUGHT, "prepaid_trips": R.T_TRIPS,
-    "tamper_found": R.T_TAMPER_FOUND, "negotiations": R.T_NEGOTIATIONS,
-    "topups": R.T_TOPUPS, "notices": R.T_NOTICES, "bad_debt": R.T_WRITE_OFF_FEN,
+    "payments": R.T_PAYMENTS,
+    "payment_failures": R.T_PAY_FAILED,
+    "bank_link_tries": R.T_BANK_TRIES,
+    "bank_link_failures": R.T_BANK_FAILED,
+    "disconnections": R.T_DISCONNECTIONS,
+    "reconnections": R.T_RECONNECTIONS,
+    "customer_days_without_supply": R.T_OUTAGE_DAYS,
+    "reads": R.T_READS,
+    "estimated_reads": R.T_ESTIMATED,
+    "bills": R.T_BILLS,
+    "billing_errors": R.T_BILL_ERRORS,
+    "billing_errors_caught": R.T_BILL_ERRORS_CAUGHT,
+    "prepaid_trips": R.T_TRIPS,
+    "tamper_found": R.T_TAMPER_FOUND,
+    "negotiations": R.T_NEGOTIATIONS,
+    "topups": R.T_TOPUPS,
+    "notices": R.T_NOTICES,
+    "bad_debt": R.T_WRITE_OFF_FEN,
     "legal_actions": R.T_LEGAL,
 }
 PENALTY_PCT = (0, 30, 60, 100)
@@ -57,8 +75,12 @@ def _group_sum(keys, values, n_groups, out):
 def group_sum(keys: np.ndarray, values: np.ndarray, n_groups: int) -> np.ndarray:
     """Exact int64 sums of ``values`` (n, k) rows by ``keys`` (n,) into (n_groups, k)."""
     out = np.zeros((n_groups, values.shape[1]), dtype=np.int64)
-    _group_sum(np.ascontiguousarray(keys, dtype=np.int64),
-               np.ascontiguousarray(values, dtype=np.int64), n_groups, out)
+    _group_sum(
+        np.ascontiguousarray(keys, dtype=np.int64),
+        np.ascontiguousarray(values, dtype=np.int64),
+        n_groups,
+        out,
+    )
     return out
 
 
@@ -79,8 +101,18 @@ class KpiCollector:
         self.streak = np.zeros(n_stations + 1, dtype=np.int64)
         self.rows: dict[str, list] = {}
 
-    def month(self, label: str, day: int, slot: int, days_in_month: int, year: int,
-              slot_year: np.ndarray, station: np.ndarray, state, crew_stats) -> None:
+    def month(
+        self,
+        label: str,
+        day: int,
+        slot: int,
+        days_in_month: int,
+        year: int,
+        slot_year: np.ndarray,
+        station: np.ndarray,
+        state,
+        crew_stats,
+    ) -> None:
         """Add the rows of the month that ends on ``day`` (after month-end processing)."""
         cs, unpaid, recv, due = state.cs, state.unpaid, state.recv, state.due
         n, S = unpaid.shape
@@ -127,10 +159,11 @@ class KpiCollector:
             "reading_error_rate": _ratio(tal[:, R.T_ESTIMATED], tal[:, R.T_READS], 0.0),
             "actual_read_rate": 1.0 - _ratio(tal[:, R.T_ESTIMATED], tal[:, R.T_READS], 0.0),
             "billing_error_rate": _ratio(tal[:, R.T_BILL_ERRORS], tal[:, R.T_BILLS], 0.0),
-            "bank_link_failure_rate": _ratio(tal[:, R.T_BANK_FAILED], tal[:, R.T_BANK_TRIES],
-                                             0.0),
-            "crew_jobs_done": done, "crew_utilisation": _ratio(done, cap, 0.0),
-            "crew_queue_max": qmax, "crew_queue_end": qnow,
+            "bank_link_failure_rate": _ratio(tal[:, R.T_BANK_FAILED], tal[:, R.T_BANK_TRIES], 0.0),
+            "crew_jobs_done": done,
+            "crew_utilisation": _ratio(done, cap, 0.0),
+            "crew_queue_max": qmax,
+            "crew_queue_end": qnow,
             "penalty_pct": penalty,
         }
         for k, v in row.items():

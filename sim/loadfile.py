@@ -56,8 +56,11 @@ def read_interval_csv(path: str | Path, step_minutes: int = 60) -> IntervalLoad:
         table = pacsv.read_csv(
             path,
             convert_options=pacsv.ConvertOptions(
-                column_types={"customer": pa.string(), "timestamp": pa.string(),
-                              "kwh": pa.string()},
+                column_types={
+                    "customer": pa.string(),
+                    "timestamp": pa.string(),
+                    "kwh": pa.string(),
+                },
                 strings_can_be_null=True,
             ),
         )
@@ -65,8 +68,13 @@ def read_interval_csv(path: str | Path, step_minutes: int = 60) -> IntervalLoad:
         raise LoadFileError(f"{path}: not a readable CSV: {exc}") from None
     missing = [c for c in REQUIRED_COLUMNS if c not in table.column_names]
     if missing:
-        raise _fail(path, 1, missing[0], f"column missing; the header must name "
-                    f"{', '.join(REQUIRED_COLUMNS)}, found {', '.join(table.column_names)}")
+        raise _fail(
+            path,
+            1,
+            missing[0],
+            f"column missing; the header must name "
+            f"{', '.join(REQUIRED_COLUMNS)}, found {', '.join(table.column_names)}",
+        )
     for name in REQUIRED_COLUMNS:
         nulls = table[name].is_null()
         if pc.any(nulls).as_py():
@@ -74,16 +82,19 @@ def read_interval_csv(path: str | Path, step_minutes: int = 60) -> IntervalLoad:
             raise _fail(path, row + 2, name, "empty value")
     kwh = _parse_floats(path, table["kwh"].to_numpy(zero_copy_only=False))
     ts = _parse_times(path, table["timestamp"].to_numpy(zero_copy_only=False))
-    labels, cust = np.unique(table["customer"].to_numpy(zero_copy_only=False),
-                             return_inverse=True)
+    labels, cust = np.unique(table["customer"].to_numpy(zero_copy_only=False), return_inverse=True)
     start = ts.min()
     step = np.timedelta64(step_minutes, "m")
     offset = ts - start
     off_grid = (offset % step) != np.timedelta64(0, "m")
     if off_grid.any():
         row = int(np.flatnonzero(off_grid)[0])
-        raise _fail(path, row + 2, "timestamp",
-                    f"{ts[row]} is not on the {step_minutes}-minute grid starting {start}")
+        raise _fail(
+            path,
+            row + 2,
+            "timestamp",
+            f"{ts[row]} is not on the {step_minutes}-minute grid starting {start}",
+        )
     k = (offset // step).astype(np.int64)
     n_steps = int(k.max()) + 1
     n = len(labels)
@@ -92,8 +103,12 @@ def read_interval_csv(path: str | Path, step_minutes: int = 60) -> IntervalLoad:
     dup = np.flatnonzero(flat[order][1:] == flat[order][:-1])
     if dup.size:
         a, b = order[dup[0]], order[dup[0] + 1]
-        raise _fail(path, int(b) + 2, "timestamp",
-                    f"customer {labels[cust[b]]} has {ts[b]} twice (also on line {int(a) + 2})")
+        raise _fail(
+            path,
+            int(b) + 2,
+            "timestamp",
+            f"customer {labels[cust[b]]} has {ts[b]} twice (also on line {int(a) + 2})",
+        )
     if flat.size != n * n_steps:
         have = np.zeros(n * n_steps, dtype=bool)
         have[flat] = True
@@ -101,11 +116,16 @@ def read_interval_csv(path: str | Path, step_minutes: int = 60) -> IntervalLoad:
         raise LoadFileError(
             f"{path}: {n * n_steps - flat.size} interval(s) missing: customer "
             f"{labels[gap // n_steps]} has no value at {start + (gap % n_steps) * step} "
-            "(fill gaps with estimates before billing; m2c does not guess)")
+            "(fill gaps with estimates before billing; m2c does not guess)"
+        )
     out = np.empty(n * n_steps, dtype=np.float64)
     out[flat] = kwh
-    return IntervalLoad([str(c) for c in labels], out.reshape(n, n_steps),
-                        str(start.astype("datetime64[m]")), step_minutes)
+    return IntervalLoad(
+        [str(c) for c in labels],
+        out.reshape(n, n_steps),
+        str(start.astype("datetime64[m]")),
+        step_minutes,
+    )
 
 
 def _parse_floats(path: Path, raw: np.ndarray) -> np.ndarray:
@@ -121,8 +141,13 @@ def _parse_floats(path: Path, raw: np.ndarray) -> np.ndarray:
     bad = ~np.isfinite(vals) | (vals < 0)
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
-        raise _fail(path, i + 2, "kwh", f"expected a finite energy >= 0 kWh, got {raw[i]!r} "
-                    "(export / net metering is not billed)")
+        raise _fail(
+            path,
+            i + 2,
+            "kwh",
+            f"expected a finite energy >= 0 kWh, got {raw[i]!r} "
+            "(export / net metering is not billed)",
+        )
     return vals
 
 
@@ -134,6 +159,10 @@ def _parse_times(path: Path, raw: np.ndarray) -> np.ndarray:
             try:
                 np.datetime64(v, "m")
             except ValueError:
-                raise _fail(path, i + 2, "timestamp",
-                            f"expected an ISO timestamp like 2025-01-01T00:00, got {v!r}") from None
+                raise _fail(
+                    path,
+                    i + 2,
+                    "timestamp",
+                    f"expected an ISO timestamp like 2025-01-01T00:00, got {v!r}",
+                ) from None
         raise

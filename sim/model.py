@@ -36,8 +36,13 @@ from m2c.sim.kpi import KpiCollector
 from m2c.sim.scenario import Scenario
 
 #: (output column, ledger kind) booked after each customer-day
-DAY_BOOKINGS = ((R.O_FEE, L.LATE_FEE), (R.O_PAY, L.PAYMENT), (R.O_TOPUP, L.TOPUP),
-                (R.O_DEBIT, L.PREPAID_DEBIT), (R.O_ADJ, L.ADJUSTMENT))
+DAY_BOOKINGS = (
+    (R.O_FEE, L.LATE_FEE),
+    (R.O_PAY, L.PAYMENT),
+    (R.O_TOPUP, L.TOPUP),
+    (R.O_DEBIT, L.PREPAID_DEBIT),
+    (R.O_ADJ, L.ADJUSTMENT),
+)
 
 
 @dataclass
@@ -59,15 +64,27 @@ class EventLog:
 
     def arrays(self) -> dict[str, np.ndarray]:
         cols = ("day", "customer", "flags", "overdue", "notice")
-        return {c: (np.concatenate(getattr(self, c)) if getattr(self, c)
-                    else np.zeros(0, dtype=np.int64)) for c in cols}
+        return {
+            c: (
+                np.concatenate(getattr(self, c))
+                if getattr(self, c)
+                else np.zeros(0, dtype=np.int64)
+            )
+            for c in cols
+        }
 
 
 class Simulation:
     """State, calendar and bookkeeping shared by the fast and the reference model."""
 
-    def __init__(self, sc: Scenario, customers: int, days: int, seed: int,
-                 seconds_per_day: float | None = None):
+    def __init__(
+        self,
+        sc: Scenario,
+        customers: int,
+        days: int,
+        seed: int,
+        seconds_per_day: float | None = None,
+    ):
         """``seconds_per_day`` paces the run in wall-clock time (simpy.rt), e.g. for HIL."""
         self.scenario = sc
         self.seed = seed
@@ -76,8 +93,11 @@ class Simulation:
         self.cal: Calendar = build_calendar(sc.run.start, days)
         self.state: State = opening_state(self.fleet, sc, self.cal)
         self.ledger = L.Ledger(customers, self.state.opening_fen)
-        self.env = (simpy.Environment() if seconds_per_day is None
-                    else simpy.rt.RealtimeEnvironment(factor=seconds_per_day, strict=False))
+        self.env = (
+            simpy.Environment()
+            if seconds_per_day is None
+            else simpy.rt.RealtimeEnvironment(factor=seconds_per_day, strict=False)
+        )
         #: gateway mode: reads the customers it serves through the device driver
         self.meters: MeterReads | None = None
         #: called with the day after each day's work (relay actions, emulated registers)
@@ -85,8 +105,10 @@ class Simulation:
         st = sc.stations
         crews = np.where(self.fleet.urban, st.crews_urban, st.crews_rural)
         self.crews = StationCrews(self.env, crews, st.jobs_per_crew_day)
-        names = [f"U{s + 1:02d}" if self.fleet.urban[s] else f"R{s + 1:02d}"
-                 for s in range(self.fleet.n_stations)]
+        names = [
+            f"U{s + 1:02d}" if self.fleet.urban[s] else f"R{s + 1:02d}"
+            for s in range(self.fleet.n_stations)
+        ]
         self.kpis = KpiCollector(self.fleet.n_stations, names)
         self.events = EventLog()
         self.timings: dict[str, float] = {}
@@ -95,18 +117,48 @@ class Simulation:
     def day_facts(self, d: int) -> tuple:
         c = self.cal
         month_start = bool(c.dom[d] == 1)
-        return (int(c.slot[d]), int(c.calmonth[d]), int(c.weekend[d]), int(c.year[d]),
-                month_start)
+        return (int(c.slot[d]), int(c.calmonth[d]), int(c.weekend[d]), int(c.year[d]), month_start)
 
     def rule_args(self) -> tuple:
         """The arrays :func:`rules.customer_day` reads, after its day arguments."""
         f, p, s = self.fleet, self.params, self.state
-        return (self.cal.slot_end_day, f.station, f.klass, f.tariff_id, f.capacity_kva,
-                f.segment, f.prepayer, f.channel, f.base_kwh, f.level, f.typical_daily_fen,
-                f.prepaid_price_uy, f.basic_month_fen, f.shape_max, f.season, f.period_share,
-                p.ip, p.seg, p.ch_fail, p.ch_conv, p.ch_cost, p.lad_day, p.lad_action,
-                p.lad_crew, p.lad_cost, self.cal.slot_year, s.cs, s.unpaid, s.recv, s.due,
-                s.acc, s.reg, s.tally, s.cost, s.out)
+        return (
+            self.cal.slot_end_day,
+            f.station,
+            f.klass,
+            f.tariff_id,
+            f.capacity_kva,
+            f.segment,
+            f.prepayer,
+            f.channel,
+            f.base_kwh,
+            f.level,
+            f.typical_daily_fen,
+            f.prepaid_price_uy,
+            f.basic_month_fen,
+            f.shape_max,
+            f.season,
+            f.period_share,
+            p.ip,
+            p.seg,
+            p.ch_fail,
+            p.ch_conv,
+            p.ch_cost,
+            p.lad_day,
+            p.lad_action,
+            p.lad_crew,
+            p.lad_cost,
+            self.cal.slot_year,
+            s.cs,
+            s.unpaid,
+            s.recv,
+            s.due,
+            s.acc,
+            s.reg,
+            s.tally,
+            s.cost,
+            s.out,
+        )
 
     def reading_stations(self, d: int) -> np.ndarray:
         return np.flatnonzero(self.fleet.reading_day == self.cal.dom[d])
@@ -117,21 +169,43 @@ class Simulation:
         slot = int(self.cal.slot[d])
 
         def handler(cust: int, kind: int) -> None:
-            ev, adj = apply(cust, d, kind, self.fleet.klass, self.params.ip, s.cs, s.unpaid,
-                            s.recv, s.due, slot, s.tally, s.cost)
+            ev, adj = apply(
+                cust,
+                d,
+                kind,
+                self.fleet.klass,
+                self.params.ip,
+                s.cs,
+                s.unpaid,
+                s.recv,
+                s.due,
+                slot,
+                s.tally,
+                s.cost,
+            )
             if adj:
                 self.ledger.append(cust, d, L.ADJUSTMENT, int(adj))
             if ev:
                 overdue = R.days_overdue(cust, d, s.unpaid, s.due)
                 self.events.add(d, cust, ev, overdue, s.cs[cust, R.F_NOTICE])
+
         return handler
 
     def record_kpis(self, d: int) -> None:
         c = self.cal
         slot = int(c.slot[d])
         days_in_month = int((c.slot == slot).sum())
-        self.kpis.month(c.slot_label[slot], d, slot, days_in_month, int(c.year[d]),
-                        c.slot_year, self.fleet.station, self.state, self.crews.month_stats())
+        self.kpis.month(
+            c.slot_label[slot],
+            d,
+            slot,
+            days_in_month,
+            int(c.year[d]),
+            c.slot_year,
+            self.fleet.station,
+            self.state,
+            self.crews.month_stats(),
+        )
         self.state.tally[:] = 0
         self.state.cost[:] = 0
 
@@ -145,8 +219,13 @@ class Simulation:
                 self.ledger.append_many(base[nz], d, kind, out[nz, col])
         nz = np.flatnonzero(out[:, R.O_EVENTS])
         if nz.size:
-            self.events.add(d, base[nz], out[nz, R.O_EVENTS], out[nz, R.O_OVERDUE],
-                            self.state.cs[base[nz], R.F_NOTICE])
+            self.events.add(
+                d,
+                base[nz],
+                out[nz, R.O_EVENTS],
+                out[nz, R.O_OVERDUE],
+                self.state.cs[base[nz], R.F_NOTICE],
+            )
         nz = np.flatnonzero(out[:, R.O_JOBS])
         if nz.size:
             self.crews.request(d, self.fleet.station[base[nz]], base[nz], out[nz, R.O_JOBS])
@@ -161,7 +240,8 @@ class Simulation:
             i = int(bad[0])
             raise L.LedgerImbalanceError(
                 f"customer {i}: unpaid slots - credit = {slots[i]} fen but the balance owed "
-                f"is {s.cs[i, R.F_OWED]} fen")
+                f"is {s.cs[i, R.F_OWED]} fen"
+            )
 
     # -- the fast model ----------------------------------------------------------
     def run(self, progress: Callable[[int], None] | None = None) -> Simulation:
@@ -194,10 +274,12 @@ class Simulation:
             slot, calmonth, weekend, year, month_start = self.day_facts(d)
             stations = self.reading_stations(d)
             if stations.size:
-                ids = np.flatnonzero(np.isin(self.fleet.station, stations)
-                                     & (s.cs[:, R.F_METER] != PREPAID))
-                billed = billing_run(ids, d, slot, calmonth, self.fleet, self.params, s,
-                                     self.meters)
+                ids = np.flatnonzero(
+                    np.isin(self.fleet.station, stations) & (s.cs[:, R.F_METER] != PREPAID)
+                )
+                billed = billing_run(
+                    ids, d, slot, calmonth, self.fleet, self.params, s, self.meters
+                )
                 self.ledger.append_many(ids, d, L.BILL, billed)
             R.fleet_day(d, slot, calmonth, weekend, year, month_start, *args)
             self.book_day_outputs(d)
@@ -205,10 +287,20 @@ class Simulation:
             yield env.process(self.crews.work(d, self.do_job(d, R.apply_job)))
             if self.cal.month_end[d]:
                 yield env.timeout(0.9 - (env.now - d))
-                R.fleet_month_end(d, slot + 1, self.params.write_off_after,
-                                  self.params.to_prepaid_below, self.params.to_prepaid_min_kva,
-                                  self.fleet.capacity_kva, self.fleet.klass, s.cs, s.unpaid,
-                                  s.due, s.tally, written)
+                R.fleet_month_end(
+                    d,
+                    slot + 1,
+                    self.params.write_off_after,
+                    self.params.to_prepaid_below,
+                    self.params.to_prepaid_min_kva,
+                    self.fleet.capacity_kva,
+                    self.fleet.klass,
+                    s.cs,
+                    s.unpaid,
+                    s.due,
+                    s.tally,
+                    written,
+                )
                 nz = np.flatnonzero(written)
                 if nz.size:
                     self.ledger.append_many(nz, d, L.WRITE_OFF, written[nz])
@@ -220,7 +312,12 @@ class Simulation:
             yield env.timeout(d + 1 - env.now)
 
 
-def simulate(sc: Scenario, customers: int, days: int, seed: int,
-             progress: Callable[[int], None] | None = None) -> Simulation:
+def simulate(
+    sc: Scenario,
+    customers: int,
+    days: int,
+    seed: int,
+    progress: Callable[[int], None] | None = None,
+) -> Simulation:
     """Build and run the fast model; the ledger is checked before returning."""
     return Simulation(sc, customers, days, seed).run(progress)

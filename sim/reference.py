@@ -61,9 +61,20 @@ class ReferenceSimulation(Simulation):
             self._book_own_day(i, d)
             if self.cal.month_end[d]:
                 yield env.timeout(0.8)  # after the crews (d + 0.5)
-                written = MONTH_END(i, d, slot + 1, self.params.write_off_after,
-                                    self.params.to_prepaid_below, self.params.to_prepaid_min_kva,
-                                    f.capacity_kva, f.klass, s.cs, s.unpaid, s.due, s.tally)
+                written = MONTH_END(
+                    i,
+                    d,
+                    slot + 1,
+                    self.params.write_off_after,
+                    self.params.to_prepaid_below,
+                    self.params.to_prepaid_min_kva,
+                    f.capacity_kva,
+                    f.klass,
+                    s.cs,
+                    s.unpaid,
+                    s.due,
+                    s.tally,
+                )
                 if written:
                     self.ledger.append(i, d, L.WRITE_OFF, int(written))
                 yield env.timeout(0.2)
@@ -72,16 +83,19 @@ class ReferenceSimulation(Simulation):
 
     def _book_own_day(self, i: int, d: int) -> None:
         out = self.state.out[i]
-        for col, kind in ((R.O_FEE, L.LATE_FEE), (R.O_PAY, L.PAYMENT), (R.O_TOPUP, L.TOPUP),
-                          (R.O_DEBIT, L.PREPAID_DEBIT), (R.O_ADJ, L.ADJUSTMENT)):
+        for col, kind in (
+            (R.O_FEE, L.LATE_FEE),
+            (R.O_PAY, L.PAYMENT),
+            (R.O_TOPUP, L.TOPUP),
+            (R.O_DEBIT, L.PREPAID_DEBIT),
+            (R.O_ADJ, L.ADJUSTMENT),
+        ):
             if out[col]:
                 self.ledger.append(i, d, kind, int(out[col]))
         if out[R.O_EVENTS]:
-            self.events.add(d, i, out[R.O_EVENTS], out[R.O_OVERDUE],
-                            self.state.cs[i, R.F_NOTICE])
+            self.events.add(d, i, out[R.O_EVENTS], out[R.O_OVERDUE], self.state.cs[i, R.F_NOTICE])
         if out[R.O_JOBS]:
-            self.crews.request(d, self.fleet.station[[i]], np.array([i]),
-                               np.array([out[R.O_JOBS]]))
+            self.crews.request(d, self.fleet.station[[i]], np.array([i]), np.array([out[R.O_JOBS]]))
 
     def _crews_and_month_end(self, progress):
         env = self.env
@@ -98,10 +112,3 @@ class ReferenceSimulation(Simulation):
 def simulate_reference(sc: Scenario, customers: int, days: int, seed: int) -> ReferenceSimulation:
     """Build and run the reference model; the ledger is checked before returning."""
     return ReferenceSimulation(sc, customers, days, seed).run()
-
-
-def canonical_entries(ledger: L.Ledger) -> np.ndarray:
-    """Ledger entries sorted by (day, customer, kind, amount) for entry-by-entry comparison."""
-    e = ledger.entries
-    order = np.lexsort((e["amount_fen"], e["kind"], e["customer"], e["day"]))
-    return e[order]

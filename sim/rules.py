@@ -45,10 +45,32 @@ from m2c.core.units import energy_charge_fen
 from m2c.sim.consumption import customer_day_ckwh
 
 # -- per-customer integer state: columns of cs[n, N_FIELDS] ------------------
-(F_OWED, F_CREDIT, F_ACCRUED, F_SUPPLY_OFF, F_TRIPPED, F_TAMPERED, F_UNBILLED, F_NOTICE,
- F_LADDER, F_LAST_CONTACT, F_DISC_READY, F_RECON_READY, F_LEGAL, F_SCORE, F_METER,
- F_NEGOTIATED, F_DMAX_W, F_DISPUTE_DAY, F_DISPUTE_FEN, F_DISPUTE_SLOT, F_YTD_CKWH, F_YTD_FEN,
- F_MONTH_OVERDUE, F_MONTH_DISC) = range(24)
+(
+    F_OWED,
+    F_CREDIT,
+    F_ACCRUED,
+    F_SUPPLY_OFF,
+    F_TRIPPED,
+    F_TAMPERED,
+    F_UNBILLED,
+    F_NOTICE,
+    F_LADDER,
+    F_LAST_CONTACT,
+    F_DISC_READY,
+    F_RECON_READY,
+    F_LEGAL,
+    F_SCORE,
+    F_METER,
+    F_NEGOTIATED,
+    F_DMAX_W,
+    F_DISPUTE_DAY,
+    F_DISPUTE_FEN,
+    F_DISPUTE_SLOT,
+    F_YTD_CKWH,
+    F_YTD_FEN,
+    F_MONTH_OVERDUE,
+    F_MONTH_DISC,
+) = range(24)
 N_FIELDS = 24
 NEVER = -1
 NO_DUE = 1 << 40  # due day of a slot without charges (far future)
@@ -65,32 +87,110 @@ JOB_NAMES = ("reconnect", "disconnect", "notice", "visit", "inspect")
 
 # events (bit flags in O_EVENTS), for the event log
 EV_NOTICE, EV_DISCONNECT, EV_RECONNECT, EV_TRIP, EV_PREPAID_RECONNECT, EV_LEGAL = (
-    1, 2, 4, 8, 16, 32)
+    1,
+    2,
+    4,
+    8,
+    16,
+    32,
+)
 
 # -- tallies per customer, summed per station each month: tally[n, N_TALLY] --
-(T_PAYMENTS, T_PAY_FAILED, T_BANK_TRIES, T_BANK_FAILED, T_DISCONNECTIONS, T_RECONNECTIONS,
- T_OUTAGE_DAYS, T_READS, T_ESTIMATED, T_BILLS, T_BILL_ERRORS, T_BILL_ERRORS_CAUGHT, T_TRIPS,
- T_TAMPER_FOUND, T_NEGOTIATIONS, T_TOPUPS, T_NOTICES, T_WRITE_OFF_FEN, T_LEGAL, T_CASH_FEN,
- T_JOBS_DONE) = range(21)
+(
+    T_PAYMENTS,
+    T_PAY_FAILED,
+    T_BANK_TRIES,
+    T_BANK_FAILED,
+    T_DISCONNECTIONS,
+    T_RECONNECTIONS,
+    T_OUTAGE_DAYS,
+    T_READS,
+    T_ESTIMATED,
+    T_BILLS,
+    T_BILL_ERRORS,
+    T_BILL_ERRORS_CAUGHT,
+    T_TRIPS,
+    T_TAMPER_FOUND,
+    T_NEGOTIATIONS,
+    T_TOPUPS,
+    T_NOTICES,
+    T_WRITE_OFF_FEN,
+    T_LEGAL,
+    T_CASH_FEN,
+    T_JOBS_DONE,
+) = range(21)
 N_TALLY = 21
 # collection cost by activity (fen): cost[n, N_COST]
-(C_SMS, C_CALL, C_EMAIL, C_VISIT, C_NOTICE, C_DISCONNECT, C_RECONNECT, C_CHANNEL, C_LEGAL,
- C_INSPECT) = range(10)
+(
+    C_SMS,
+    C_CALL,
+    C_EMAIL,
+    C_VISIT,
+    C_NOTICE,
+    C_DISCONNECT,
+    C_RECONNECT,
+    C_CHANNEL,
+    C_LEGAL,
+    C_INSPECT,
+) = range(10)
 N_COST = 10
-COST_NAMES = ("sms", "call", "email", "visit", "notice", "disconnect", "reconnect", "channel",
-              "legal", "inspect")
+COST_NAMES = (
+    "sms",
+    "call",
+    "email",
+    "visit",
+    "notice",
+    "disconnect",
+    "reconnect",
+    "channel",
+    "legal",
+    "inspect",
+)
 ACTION_COST = (C_SMS, C_CALL, C_EMAIL, C_VISIT, C_NOTICE)  # by ladder action code
 
 # -- integer parameters: ip[N_IP] ----------------------------------------------
-(IP_SEED, IP_DUE_DAYS, IP_DISC_AFTER, IP_APPROVAL, IP_RECON_RES, IP_RECON_OTHER,
- IP_LEGAL_AFTER, IP_SETTLE, IP_TOPUP_DAYS, IP_ALERT, IP_LIMIT, IP_REMOTE, IP_LEGAL_BELOW,
- IP_INSTAL_KVA, IP_BANK_CH, IP_COST_DISC, IP_COST_RECON, IP_COST_REMOTE, IP_COST_LEGAL,
- IP_LEVEL_SIGMA_PPM, IP_DAY_SIGMA_PPM, IP_INSPECT_PPM, IP_COST_VISIT, IP_COST_NOTICE,
- IP_COST_INSPECT, IP_TAMPER_MULT) = range(26)
+(
+    IP_SEED,
+    IP_DUE_DAYS,
+    IP_DISC_AFTER,
+    IP_APPROVAL,
+    IP_RECON_RES,
+    IP_RECON_OTHER,
+    IP_LEGAL_AFTER,
+    IP_SETTLE,
+    IP_TOPUP_DAYS,
+    IP_ALERT,
+    IP_LIMIT,
+    IP_REMOTE,
+    IP_LEGAL_BELOW,
+    IP_INSTAL_KVA,
+    IP_BANK_CH,
+    IP_COST_DISC,
+    IP_COST_RECON,
+    IP_COST_REMOTE,
+    IP_COST_LEGAL,
+    IP_LEVEL_SIGMA_PPM,
+    IP_DAY_SIGMA_PPM,
+    IP_INSPECT_PPM,
+    IP_COST_VISIT,
+    IP_COST_NOTICE,
+    IP_COST_INSPECT,
+    IP_TAMPER_MULT,
+) = range(26)
 N_IP = 26
 # segment probabilities: seg[n_segments, N_SEG]
-(S_BEFORE, S_AFTER, S_REMINDED, S_NOTICE, S_DISCONNECTED, S_LEGAL, S_PARTIAL, S_TOPUP_ALERT,
- S_TOPUP_TRIPPED, S_TAMPER) = range(10)
+(
+    S_BEFORE,
+    S_AFTER,
+    S_REMINDED,
+    S_NOTICE,
+    S_DISCONNECTED,
+    S_LEGAL,
+    S_PARTIAL,
+    S_TOPUP_ALERT,
+    S_TOPUP_TRIPPED,
+    S_TAMPER,
+) = range(10)
 N_SEG = 10
 
 PREPAID, AMI = 2, 1  # meter kinds (sim.fleet)
@@ -196,12 +296,50 @@ def supply_off(i, cs):
 
 
 @njit(cache=True, nogil=True)
-def customer_day(i, day, slot, calmonth, weekend, year, month_start, slot_end_day,
-                 station, klass, tariff_id, capacity, segment, prepayer, channel, base_kwh,
-                 level,
-                 typical_fen, price_uy, basic_fen, shape_max, season, period_share,
-                 ip, seg, ch_fail, ch_conv, ch_cost, lad_day, lad_action, lad_crew, lad_cost,
-                 slot_year, cs, unpaid, recv, due, acc, reg, tally, cost, out):
+def customer_day(
+    i,
+    day,
+    slot,
+    calmonth,
+    weekend,
+    year,
+    month_start,
+    slot_end_day,
+    station,
+    klass,
+    tariff_id,
+    capacity,
+    segment,
+    prepayer,
+    channel,
+    base_kwh,
+    level,
+    typical_fen,
+    price_uy,
+    basic_fen,
+    shape_max,
+    season,
+    period_share,
+    ip,
+    seg,
+    ch_fail,
+    ch_conv,
+    ch_cost,
+    lad_day,
+    lad_action,
+    lad_crew,
+    lad_cost,
+    slot_year,
+    cs,
+    unpaid,
+    recv,
+    due,
+    acc,
+    reg,
+    tally,
+    cost,
+    out,
+):
     """Run one customer-day (see the module docstring); write the day's outputs to out[i]."""
     seed = ip[IP_SEED]
     for k in range(N_OUT):
@@ -221,8 +359,15 @@ def customer_day(i, day, slot, calmonth, weekend, year, month_start, slot_end_da
     if off:
         tally[i, T_OUTAGE_DAYS] += 1
     else:
-        energy = customer_day_ckwh(seed, i, day, base_kwh[i], season[klass[i], calmonth],
-                                   level[i], ip[IP_DAY_SIGMA_PPM] / 1e6)
+        energy = customer_day_ckwh(
+            seed,
+            i,
+            day,
+            base_kwh[i],
+            season[klass[i], calmonth],
+            level[i],
+            ip[IP_DAY_SIGMA_PPM] / 1e6,
+        )
         peak_w = np.int64(energy * shape_max[klass[i]] * 10.0)  # ckWh in the peak hour -> W
         if peak_w > cs[i, F_DMAX_W]:
             cs[i, F_DMAX_W] = peak_w
@@ -283,15 +428,15 @@ def customer_day(i, day, slot, calmonth, weekend, year, month_start, slot_end_da
                 out[i, O_CHANNEL] = c
         relay = cs[i, F_TRIPPED] == 0 or cs[i, F_TAMPERED] == 1
         trippable = not critical and cs[i, F_TAMPERED] == 0  # a bypassed device cannot trip
-        _, _, debited, ev = prepaid_step(-cs[i, F_OWED], relay, charge, topup, ip[IP_ALERT],
-                                         ip[IP_LIMIT], trippable)
+        _, _, debited, ev = prepaid_step(
+            -cs[i, F_OWED], relay, charge, topup, ip[IP_ALERT], ip[IP_LIMIT], trippable
+        )
         if topup > 0:
             settle(i, topup, cs, unpaid)
             out[i, O_TOPUP] = topup
             tally[i, T_CASH_FEN] += topup
         if debited > 0:
-            add_charge(i, slot, debited, slot_end_day[slot] + ip[IP_SETTLE], cs, unpaid, recv,
-                       due)
+            add_charge(i, slot, debited, slot_end_day[slot] + ip[IP_SETTLE], cs, unpaid, recv, due)
             out[i, O_DEBIT] = debited
         if ev & 16:  # core.prepaid.EV_RECONNECT
             cs[i, F_TRIPPED] = 0
@@ -313,8 +458,14 @@ def customer_day(i, day, slot, calmonth, weekend, year, month_start, slot_end_da
         has_open = cs[i, F_OWED] > 0 and overdue > NOTHING_DUE
         if has_open:
             reminded = day - cs[i, F_LAST_CONTACT] <= REMINDER_DAYS
-            p = pay_probability(row, overdue, reminded, cs[i, F_NOTICE] == 1,
-                                cs[i, F_SUPPLY_OFF] == 1, cs[i, F_LEGAL] == 1)
+            p = pay_probability(
+                row,
+                overdue,
+                reminded,
+                cs[i, F_NOTICE] == 1,
+                cs[i, F_SUPPLY_OFF] == 1,
+                cs[i, F_LEGAL] == 1,
+            )
             large = ip[IP_INSTAL_KVA] > 0 and capacity[i] >= ip[IP_INSTAL_KVA]
             if large and row[S_PARTIAL] > 0.0:
                 p = min(1.0, 2.0 * p)  # instalments: cash-gap customers pay more often
@@ -323,8 +474,10 @@ def customer_day(i, day, slot, calmonth, weekend, year, month_start, slot_end_da
                     fee = book_late_fee(i, day, slot, due_days, cs, unpaid, recv, due)
                     out[i, O_FEE] = fee
                     amount = cs[i, F_OWED]
-                    if row[S_PARTIAL] > 0.0 and rng.uniform(seed, i, day, P_PARTIAL) < row[
-                            S_PARTIAL]:
+                    if (
+                        row[S_PARTIAL] > 0.0
+                        and rng.uniform(seed, i, day, P_PARTIAL) < row[S_PARTIAL]
+                    ):
                         amount = amount // 3 if large else amount // 2
                     elif prepayer[i]:
                         amount += 30 * typical_fen[i]  # pays a month ahead
@@ -401,8 +554,11 @@ def customer_day(i, day, slot, calmonth, weekend, year, month_start, slot_end_da
                 cs[i, F_DISC_READY] = -2  # queued
     if cs[i, F_LEGAL] == 0 and not critical:
         by_age = overdue > ip[IP_LEGAL_AFTER]
-        by_rating = (ip[IP_LEGAL_BELOW] > 0 and cs[i, F_SCORE] < ip[IP_LEGAL_BELOW]
-                     and overdue > ip[IP_DISC_AFTER])
+        by_rating = (
+            ip[IP_LEGAL_BELOW] > 0
+            and cs[i, F_SCORE] < ip[IP_LEGAL_BELOW]
+            and overdue > ip[IP_DISC_AFTER]
+        )
         if by_age or by_rating:
             cs[i, F_LEGAL] = 1
             tally[i, T_LEGAL] += 1
@@ -411,20 +567,95 @@ def customer_day(i, day, slot, calmonth, weekend, year, month_start, slot_end_da
 
 
 @njit(cache=True, parallel=True)
-def fleet_day(day, slot, calmonth, weekend, year, month_start, slot_end_day,
-              station, klass, tariff_id, capacity, segment, prepayer, channel, base_kwh,
-              level,
-              typical_fen, price_uy, basic_fen, shape_max, season, period_share,
-              ip, seg, ch_fail, ch_conv, ch_cost, lad_day, lad_action, lad_crew, lad_cost,
-              slot_year, cs, unpaid, recv, due, acc, reg, tally, cost, out):
+def fleet_day(
+    day,
+    slot,
+    calmonth,
+    weekend,
+    year,
+    month_start,
+    slot_end_day,
+    station,
+    klass,
+    tariff_id,
+    capacity,
+    segment,
+    prepayer,
+    channel,
+    base_kwh,
+    level,
+    typical_fen,
+    price_uy,
+    basic_fen,
+    shape_max,
+    season,
+    period_share,
+    ip,
+    seg,
+    ch_fail,
+    ch_conv,
+    ch_cost,
+    lad_day,
+    lad_action,
+    lad_crew,
+    lad_cost,
+    slot_year,
+    cs,
+    unpaid,
+    recv,
+    due,
+    acc,
+    reg,
+    tally,
+    cost,
+    out,
+):
     """:func:`customer_day` for every customer, in parallel (rows are independent)."""
     for i in prange(cs.shape[0]):
-        customer_day(i, day, slot, calmonth, weekend, year, month_start, slot_end_day,
-                     station, klass, tariff_id, capacity, segment, prepayer, channel, base_kwh,
-                     level,
-                     typical_fen, price_uy, basic_fen, shape_max, season, period_share,
-                     ip, seg, ch_fail, ch_conv, ch_cost, lad_day, lad_action, lad_crew,
-                     lad_cost, slot_year, cs, unpaid, recv, due, acc, reg, tally, cost, out)
+        customer_day(
+            i,
+            day,
+            slot,
+            calmonth,
+            weekend,
+            year,
+            month_start,
+            slot_end_day,
+            station,
+            klass,
+            tariff_id,
+            capacity,
+            segment,
+            prepayer,
+            channel,
+            base_kwh,
+            level,
+            typical_fen,
+            price_uy,
+            basic_fen,
+            shape_max,
+            season,
+            period_share,
+            ip,
+            seg,
+            ch_fail,
+            ch_conv,
+            ch_cost,
+            lad_day,
+            lad_action,
+            lad_crew,
+            lad_cost,
+            slot_year,
+            cs,
+            unpaid,
+            recv,
+            due,
+            acc,
+            reg,
+            tally,
+            cost,
+            out,
+        )
 
 
 @njit(cache=True, nogil=True)
@@ -445,8 +676,12 @@ def apply_job(i, day, job, klass, ip, cs, unpaid, recv, due, slot, tally, cost):
     elif job == JOB_DISCONNECT:
         cs[i, F_DISC_READY] = NEVER
         overdue = days_overdue(i, day, unpaid, due)
-        if (cs[i, F_SUPPLY_OFF] == 0 and cs[i, F_NOTICE] == 1 and overdue > ip[IP_DISC_AFTER]
-                and klass[i] != CRITICAL):
+        if (
+            cs[i, F_SUPPLY_OFF] == 0
+            and cs[i, F_NOTICE] == 1
+            and overdue > ip[IP_DISC_AFTER]
+            and klass[i] != CRITICAL
+        ):
             cs[i, F_SUPPLY_OFF] = 1
             cs[i, F_MONTH_DISC] = 1
             tally[i, T_DISCONNECTIONS] += 1
@@ -474,8 +709,20 @@ def apply_job(i, day, job, klass, ip, cs, unpaid, recv, due, slot, tally, cost):
 
 
 @njit(cache=True, nogil=True)
-def customer_month_end(i, day, n_slots_used, write_off_after, to_prepaid_below,
-                       to_prepaid_min_kva, capacity, klass, cs, unpaid, due, tally):
+def customer_month_end(
+    i,
+    day,
+    n_slots_used,
+    write_off_after,
+    to_prepaid_below,
+    to_prepaid_min_kva,
+    capacity,
+    klass,
+    cs,
+    unpaid,
+    due,
+    tally,
+):
     """Month end for one customer: write-offs, credit score, the credit policy's meter move.
 
     Returns the fen written off today.
@@ -498,8 +745,13 @@ def customer_month_end(i, day, n_slots_used, write_off_after, to_prepaid_below,
     cs[i, F_SCORE] = min(100, max(0, score))
     cs[i, F_MONTH_OVERDUE] = 0
     cs[i, F_MONTH_DISC] = 0
-    if (to_prepaid_below > 0 and cs[i, F_METER] != PREPAID and klass[i] != CRITICAL
-            and cs[i, F_SCORE] < to_prepaid_below and capacity[i] >= to_prepaid_min_kva):
+    if (
+        to_prepaid_below > 0
+        and cs[i, F_METER] != PREPAID
+        and klass[i] != CRITICAL
+        and cs[i, F_SCORE] < to_prepaid_below
+        and capacity[i] >= to_prepaid_min_kva
+    ):
         cs[i, F_METER] = PREPAID  # a prepaid meter with trip replaces the old one
         cs[i, F_SUPPLY_OFF] = 0
         cs[i, F_DISC_READY] = NEVER
@@ -508,10 +760,33 @@ def customer_month_end(i, day, n_slots_used, write_off_after, to_prepaid_below,
 
 
 @njit(cache=True, parallel=True)
-def fleet_month_end(day, n_slots_used, write_off_after, to_prepaid_below, to_prepaid_min_kva,
-                    capacity, klass, cs, unpaid, due, tally, written):
+def fleet_month_end(
+    day,
+    n_slots_used,
+    write_off_after,
+    to_prepaid_below,
+    to_prepaid_min_kva,
+    capacity,
+    klass,
+    cs,
+    unpaid,
+    due,
+    tally,
+    written,
+):
     """:func:`customer_month_end` for every customer; fen written off into ``written``."""
     for i in prange(cs.shape[0]):
-        written[i] = customer_month_end(i, day, n_slots_used, write_off_after,
-                                        to_prepaid_below, to_prepaid_min_kva, capacity, klass,
-                                        cs, unpaid, due, tally)
+        written[i] = customer_month_end(
+            i,
+            day,
+            n_slots_used,
+            write_off_after,
+            to_prepaid_below,
+            to_prepaid_min_kva,
+            capacity,
+            klass,
+            cs,
+            unpaid,
+            due,
+            tally,
+        )

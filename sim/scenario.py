@@ -239,7 +239,8 @@ def scenario_source(spec: str | Path) -> tuple[dict[str, Any], str]:
     else:
         raise ScenarioError(
             f"{spec}: not a scenario file and not a bundled scenario "
-            f"({', '.join(bundled_scenario_names())})")
+            f"({', '.join(bundled_scenario_names())})"
+        )
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -281,8 +282,9 @@ def apply_overrides(data: dict[str, Any], overrides: dict[str, Any]) -> dict[str
             last = j == len(parts) - 1
             fields = getattr(model, "model_fields", None)
             if fields is not None and part not in fields:
-                raise ScenarioError(f"override {key}: unknown key {part!r}; expected one of "
-                                    f"{', '.join(fields)}")
+                raise ScenarioError(
+                    f"override {key}: unknown key {part!r}; expected one of {', '.join(fields)}"
+                )
             if fields is not None:
                 ann = fields[part].annotation
                 model = ann if isinstance(ann, type) and issubclass(ann, BaseModel) else None

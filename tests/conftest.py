@@ -15,7 +15,7 @@ import pytest
 @contextlib.contextmanager
 def _emulator_process(*options: str) -> Iterator[str]:
     """Run ``m2c emulate OPTIONS`` as its own process; yield the pty path it prints."""
-    cmd = [sys.executable, "-c", "from m2c.sim.cli import main; main()", "emulate", *options]
+    cmd = [sys.executable, "-c", "from m2c.cli import main; main()", "emulate", *options]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         path = proc.stdout.readline().strip()

@@ -1,8 +1,9 @@
-"""Data flows one way: core <- sim, core <- devices; devices never imports sim.
+"""Data flows one way: core <- sim, core <- devices; devices never imports sim; nothing imports cli.
 
 Two checks: a static scan of every import statement (catches imports inside
-functions too), and a runtime check that importing every core/devices module
-loads no forbidden package.
+functions too), and a runtime check that importing every module of a package
+loads no forbidden package. ``cli`` (the ``m2c`` command) may import
+everything, and no package, ``bench`` included, may import it.
 """
 
 from __future__ import annotations
@@ -15,7 +16,12 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-FORBIDDEN = {"core": ("sim", "devices"), "devices": ("sim",)}
+FORBIDDEN = {
+    "core": ("sim", "devices", "cli"),
+    "devices": ("sim", "cli"),
+    "sim": ("cli",),
+    "bench": ("cli",),
+}
 
 
 def _imported_names(path: Path) -> list[tuple[int, str]]:
@@ -26,10 +32,13 @@ def _imported_names(path: Path) -> list[tuple[int, str]]:
             names += [(node.lineno, a.name) for a in node.names]
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
             names.append((node.lineno, node.module))
-        elif (isinstance(node, ast.ImportFrom) and node.level > 0
-              and node.level > 1 + len(path.relative_to(ROOT).parts) - 2):
+        elif (
+            isinstance(node, ast.ImportFrom)
+            and node.level > 0
+            and node.level > 1 + len(path.relative_to(ROOT).parts) - 2
+        ):
             # relative imports climbing out of the package are forbidden outright
-                names.append((node.lineno, "." * node.level + (node.module or "")))
+            names.append((node.lineno, "." * node.level + (node.module or "")))
     return names
 
 
@@ -59,7 +68,21 @@ def test_scanner_catches_a_violation(tmp_path, monkeypatch):
     assert _violations("core") == ["core/bad.py:2 imports m2c.sim"]
 
 
-@pytest.mark.parametrize("package", sorted(FORBIDDEN))
+def test_scanner_catches_an_import_of_cli(tmp_path, monkeypatch):
+    """``sim`` importing the command line (at any depth, any spelling) is caught."""
+    fake = tmp_path / "sim" / "hil"
+    fake.mkdir(parents=True)
+    (fake / "bad.py").write_text(
+        "import m2c.cli.errors\nfrom m2c.cli import app\nfrom m2c.climate import x\n"
+    )
+    monkeypatch.setattr(sys.modules[__name__], "ROOT", tmp_path)
+    assert _violations("sim") == [
+        "sim/hil/bad.py:1 imports m2c.cli.errors",
+        "sim/hil/bad.py:2 imports m2c.cli",
+    ]
+
+
+@pytest.mark.parametrize("package", sorted(set(FORBIDDEN) - {"bench"}))
 def test_no_forbidden_modules_loaded_at_runtime(package):
     modules = [
         "m2c." + ".".join(p.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__")

@@ -7,8 +7,13 @@ import tomllib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-MAPPING = {"core": "m2c.core", "sim": "m2c.sim", "devices": "m2c.devices",
-           "scenarios": "m2c.scenarios"}
+MAPPING = {
+    "core": "m2c.core",
+    "sim": "m2c.sim",
+    "devices": "m2c.devices",
+    "scenarios": "m2c.scenarios",
+    "cli": "m2c.cli",
+}
 
 
 def _declared() -> set[str]:
@@ -29,7 +34,9 @@ def test_every_subpackage_is_declared_in_pyproject():
 def test_package_dir_maps_namespace_to_top_level_folders():
     cfg = tomllib.loads((ROOT / "pyproject.toml").read_text())
     assert cfg["tool"]["setuptools"]["package-dir"] == {v: k for k, v in MAPPING.items()}
-    assert cfg["project"]["scripts"]["m2c"] == "m2c.sim.cli:main"
+    assert cfg["project"]["scripts"]["m2c"] == "m2c.cli:main"
+    module, _, func = cfg["project"]["scripts"]["m2c"].partition(":")
+    assert callable(getattr(importlib.import_module(module), func))
 
 
 def test_public_names_import_and_are_unique():

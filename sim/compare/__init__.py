@@ -3,5 +3,7 @@
 ``runner`` executes (policy, replication) runs on Dask distributed and writes
 one Parquet file per run (resumable); ``stats`` computes paired differences
 with Student-t confidence intervals; ``plots`` and ``report`` turn the tables
-into figures and a one-page offline HTML report.
+into figures and a one-page offline HTML report; ``study`` does all of it in
+one call (``m2c compare``, ``m2c sweep``); ``sweep`` turns ``--param`` grids into
+points.
 """

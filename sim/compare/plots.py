@@ -21,6 +21,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from matplotlib.figure import Figure
 
+from m2c.sim import kpi_catalog
 from m2c.sim.compare.stats import kpi_values, mean_ci, summary_table
 
 AGING = ("arrears_0_30", "arrears_31_60", "arrears_61_90", "arrears_90_plus")
@@ -61,10 +62,23 @@ def fig_recovery(monthly: pa.Table) -> Figure:
     _, stat = county_means(monthly, "recovery_rate_station")
     for i, p in enumerate(cust):
         c = f"C{i}"
-        ax.plot(range(len(months)), 100 * cust[p], "-o", color=c, ms=3,
-                label=f"{p}: per customer", gid=f"{p}|customer")
-        ax.plot(range(len(months)), 100 * stat[p], "--", color=c,
-                label=f"{p}: station level", gid=f"{p}|station")
+        ax.plot(
+            range(len(months)),
+            100 * cust[p],
+            "-o",
+            color=c,
+            ms=3,
+            label=f"{p}: per customer",
+            gid=f"{p}|customer",
+        )
+        ax.plot(
+            range(len(months)),
+            100 * stat[p],
+            "--",
+            color=c,
+            label=f"{p}: station level",
+            gid=f"{p}|station",
+        )
     ax.axhline(100, color="grey", lw=0.8)
     _month_axis(ax, months)
     ax.set_ylabel("recovery rate (%)")
@@ -79,12 +93,14 @@ def fig_aging(monthly: pa.Table) -> Figure:
     data = {col: county_means(monthly, col) for col in AGING}
     months, first = data[AGING[0]]
     policies = list(first)
-    fig, axes = plt.subplots(1, len(policies), figsize=(4 * len(policies) + 1, 4),
-                             sharey=True, squeeze=False)
+    fig, axes = plt.subplots(
+        1, len(policies), figsize=(4 * len(policies) + 1, 4), sharey=True, squeeze=False
+    )
     for ax, p in zip(axes[0], policies, strict=True):
         ys = [data[col][1][p] / 100.0 / 1e4 for col in AGING]
-        ax.stackplot(range(len(months)), *ys, labels=[c.replace("arrears_", "") + " days"
-                                                      for c in AGING])
+        ax.stackplot(
+            range(len(months)), *ys, labels=[c.replace("arrears_", "") + " days" for c in AGING]
+        )
         ax.set_title(p, fontsize=10)
         _month_axis(ax, months)
     axes[0][0].set_ylabel("arrears outstanding (10k CNY)")
@@ -102,8 +118,17 @@ def fig_cost_recovery(summary: pa.Table) -> Figure:
         x, y = rows[("recovery_rate_customer", p)], rows[("collection_cost_per_customer", p)]
         xerr = [[100 * (x["mean"] - x["mean_low"])], [100 * (x["mean_high"] - x["mean"])]]
         yerr = [[(y["mean"] - y["mean_low"]) / 100], [(y["mean_high"] - y["mean"]) / 100]]
-        ax.errorbar(100 * x["mean"], y["mean"] / 100, xerr=xerr, yerr=yerr, fmt="o",
-                    color=f"C{i}", capsize=4, label=p, gid=p)
+        ax.errorbar(
+            100 * x["mean"],
+            y["mean"] / 100,
+            xerr=xerr,
+            yerr=yerr,
+            fmt="o",
+            color=f"C{i}",
+            capsize=4,
+            label=p,
+            gid=p,
+        )
     ax.set_xlabel("per-customer recovery rate (%, mean of months)")
     ax.set_ylabel("collection cost per customer (CNY per run)")
     ax.set_title("Cost of collection vs recovery (95 % CI whiskers)")
@@ -115,9 +140,10 @@ def fig_cost_recovery(summary: pa.Table) -> Figure:
 def fig_supply(monthly: pa.Table) -> Figure:
     """Disconnections and customer-days without supply per month, per policy."""
     fig, axes = plt.subplots(1, 2, figsize=(11, 4))
-    for ax, col, unit in ((axes[0], "disconnections", "disconnections per month"),
-                          (axes[1], "customer_days_without_supply",
-                           "customer-days without supply per month")):
+    for ax, col, unit in (
+        (axes[0], "disconnections", "disconnections per month"),
+        (axes[1], "customer_days_without_supply", "customer-days without supply per month"),
+    ):
         months, means = county_means(monthly, col)
         for i, (p, y) in enumerate(means.items()):
             ax.plot(range(len(months)), y, "-o", ms=3, color=f"C{i}", label=p, gid=p)
@@ -136,15 +162,22 @@ def fig_penalty(monthly: pa.Table) -> Figure:
     months = sorted(set(st["month"].to_pylist()))
     stations = sorted(set(st["station"].to_pylist()))
     policies = _policies(st)
-    fig, axes = plt.subplots(1, len(policies), figsize=(4 * len(policies) + 1.5,
-                                                         1.5 + 0.25 * len(stations)),
-                             squeeze=False)
+    fig, axes = plt.subplots(
+        1,
+        len(policies),
+        figsize=(4 * len(policies) + 1.5, 1.5 + 0.25 * len(stations)),
+        squeeze=False,
+    )
     im = None
     for ax, p in zip(axes[0], policies, strict=True):
         t = st.filter(pc.equal(st["policy"], p))
         s, n = np.zeros((len(stations), len(months))), np.zeros((len(stations), len(months)))
-        for sta, m, v in zip(t["station"].to_pylist(), t["month"].to_pylist(),
-                             t["penalty_pct"].to_pylist(), strict=True):
+        for sta, m, v in zip(
+            t["station"].to_pylist(),
+            t["month"].to_pylist(),
+            t["penalty_pct"].to_pylist(),
+            strict=True,
+        ):
             s[stations.index(sta), months.index(m)] += v
             n[stations.index(sta), months.index(m)] += 1
         grid = np.where(n > 0, s / np.maximum(n, 1), np.nan)  # NaN: station not in policy
@@ -159,8 +192,12 @@ def fig_penalty(monthly: pa.Table) -> Figure:
     return fig
 
 
-SWEEP_KPIS = ("recovery_rate_customer", "old_arrears_ratio", "collection_cost_per_customer",
-              "customer_days_without_supply")
+SWEEP_KPIS = (
+    "recovery_rate_customer",
+    "old_arrears_ratio",
+    "collection_cost_per_customer",
+    "customer_days_without_supply",
+)
 
 
 def fig_sweep(tidy: pa.Table, params: list[str]) -> Figure:
@@ -192,23 +229,30 @@ def fig_sweep(tidy: pa.Table, params: list[str]) -> Figure:
 
 
 def _unit(kpi: str) -> str:
-    from m2c.sim.compare.runner import UNITS
-
-    return f" ({UNITS.get(kpi, '')})"
+    return f" ({kpi_catalog.unit(kpi)})"
 
 
 def fig_frontier(summary: pa.Table) -> Figure:
     """Cost vs recovery across sweep points, with the efficient frontier joined."""
     rows = {(r["kpi"], r["policy"]): r for r in summary.to_pylist()}
-    pts = [(p, 100 * rows[("recovery_rate_customer", p)]["mean"],
-            rows[("collection_cost_per_customer", p)]["mean"] / 100) for p in _policies(summary)]
+    pts = [
+        (
+            p,
+            100 * rows[("recovery_rate_customer", p)]["mean"],
+            rows[("collection_cost_per_customer", p)]["mean"] / 100,
+        )
+        for p in _policies(summary)
+    ]
     fig, ax = plt.subplots(figsize=(7, 5))
     ax.scatter([x for _, x, _ in pts], [y for *_, y in pts], color="C0")
     for p, x, y in pts:
         ax.annotate(p, (x, y), fontsize=7, xytext=(3, 3), textcoords="offset points")
     # efficient: no other point has higher-or-equal recovery at lower-or-equal cost
-    front = sorted((x, y) for p, x, y in pts
-                   if not any(x2 >= x and y2 <= y and (x2, y2) != (x, y) for _, x2, y2 in pts))
+    front = sorted(
+        (x, y)
+        for p, x, y in pts
+        if not any(x2 >= x and y2 <= y and (x2, y2) != (x, y) for _, x2, y2 in pts)
+    )
     if front:
         ax.plot(*zip(*front, strict=True), "-", color="C3", label="efficient frontier")
         ax.legend(fontsize=8)
@@ -239,16 +283,27 @@ def plot_folder(folder: str | Path) -> list[Path]:
         manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
     elif (folder / "kpi_monthly.parquet").exists():
         kpi = pq.read_table(folder / "kpi_monthly.parquet")
-        name = json.loads((folder / "manifest.json").read_text(encoding="utf-8")).get(
-            "scenario", folder.name) if (folder / "manifest.json").exists() else folder.name
+        name = (
+            json.loads((folder / "manifest.json").read_text(encoding="utf-8")).get(
+                "scenario", folder.name
+            )
+            if (folder / "manifest.json").exists()
+            else folder.name
+        )
         monthly = kpi.add_column(0, "policy", pa.array([name] * kpi.num_rows))
         tidy, manifest = None, {"kind": "run"}
     else:
-        raise FileNotFoundError(f"{folder}: no monthly.parquet/comparison.parquet "
-                                "(comparison or sweep) nor kpi_monthly.parquet (run)")
+        raise FileNotFoundError(
+            f"{folder}: no monthly.parquet/comparison.parquet "
+            "(comparison or sweep) nor kpi_monthly.parquet (run)"
+        )
     out = []
-    for name, fn in (("recovery", fig_recovery), ("aging", fig_aging), ("supply", fig_supply),
-                     ("penalty_heatmap", fig_penalty)):
+    for name, fn in (
+        ("recovery", fig_recovery),
+        ("aging", fig_aging),
+        ("supply", fig_supply),
+        ("penalty_heatmap", fig_penalty),
+    ):
         if manifest["kind"] == "sweep" and name != "recovery":
             continue  # per-month panels for every grid point would be unreadable
         out += save(fn(monthly), figs_dir, name)

@@ -6,9 +6,10 @@ consumption and luck), so differences between policies are paired.
 
 Each task writes ``OUT/results/<label>-r<rep>.parquet`` atomically: the run's
 monthly KPI rows (every station plus the county ``ALL`` rows) with the summary
-KPIs as JSON in the schema metadata. A rerun with the same arguments skips the
-files that exist, and the final tables are rebuilt from the files in a fixed
-order, so an interrupted comparison resumes to byte-identical outputs.
+KPIs (:data:`m2c.sim.kpi_catalog.COMPARED`) as JSON in the schema metadata. A
+rerun with the same arguments skips the files that exist, and the final tables
+are rebuilt from the files in a fixed order, so an interrupted comparison
+resumes to byte-identical outputs.
 """
 
 from __future__ import annotations
@@ -26,18 +27,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from m2c.sim.atomic import write_json, write_table
-
-#: Summary KPIs carried into the tidy comparison table (county figures of a run).
-KPIS = ("recovery_rate_customer", "recovery_rate_station", "old_arrears_ratio", "old_arrears",
-        "dso_days", "bad_debt", "collection_cost", "collection_cost_per_customer",
-        "disconnections", "customer_days_without_supply", "penalty_months")
-
-#: Units of the KPIs, for tables and axis labels (money is fen = 0.01 CNY).
-UNITS = {"recovery_rate_customer": "fraction", "recovery_rate_station": "fraction",
-         "old_arrears_ratio": "fraction", "old_arrears": "fen", "dso_days": "days",
-         "bad_debt": "fen", "collection_cost": "fen", "collection_cost_per_customer": "fen",
-         "disconnections": "count", "customer_days_without_supply": "customer-days",
-         "penalty_months": "station-months"}
+from m2c.sim.kpi_catalog import COMPARED
 
 MANIFEST = "manifest.json"
 
@@ -61,8 +51,12 @@ class Point:
 
     def as_json(self) -> dict[str, Any]:
         """Plain-JSON form for the manifest."""
-        return {"label": self.label, "spec": self.spec, "overrides": self.overrides,
-                "params": self.params}
+        return {
+            "label": self.label,
+            "spec": self.spec,
+            "overrides": self.overrides,
+            "params": self.params,
+        }
 
 
 def safe_label(text: str) -> str:
@@ -70,8 +64,16 @@ def safe_label(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9._=-]+", "_", text).strip("_") or "policy"
 
 
-def run_task(spec: str, overrides: dict[str, Any], label: str, rep: int, customers: int,
-             days: int, seed: int, out_file: str) -> str:
+def run_task(
+    spec: str,
+    overrides: dict[str, Any],
+    label: str,
+    rep: int,
+    customers: int,
+    days: int,
+    seed: int,
+    out_file: str,
+) -> str:
     """Run one simulation and write its result file atomically (executed on a worker).
 
     Returns
@@ -82,13 +84,20 @@ def run_task(spec: str, overrides: dict[str, Any], label: str, rep: int, custome
     from m2c.sim.run import run_simulation
     from m2c.sim.scenario import load_scenario
 
-    res = run_simulation(load_scenario(spec, overrides=overrides or None),
-                         customers=customers, days=days, seed=seed)
+    res = run_simulation(
+        load_scenario(spec, overrides=overrides or None), customers=customers, days=days, seed=seed
+    )
     kpi = res.kpi_monthly
     n = kpi.num_rows
-    table = pa.table({"policy": [label] * n, "replication": [rep] * n, "seed": [seed] * n,
-                      **{c: kpi[c] for c in kpi.column_names}})
-    meta = {"summary": json.dumps({k: float(res.summary[k]) for k in KPIS}, sort_keys=True)}
+    table = pa.table(
+        {
+            "policy": [label] * n,
+            "replication": [rep] * n,
+            "seed": [seed] * n,
+            **{c: kpi[c] for c in kpi.column_names},
+        }
+    )
+    meta = {"summary": json.dumps({k: float(res.summary[k]) for k in COMPARED}, sort_keys=True)}
     write_table(table.replace_schema_metadata(meta), out_file)
     return out_file
 
@@ -99,9 +108,11 @@ def _check_manifest(out: Path, args: dict[str, Any]) -> None:
         old = json.loads(mf.read_text(encoding="utf-8"))
         if old != args:
             diff = sorted(k for k in set(old) | set(args) if old.get(k) != args.get(k))
-            raise ValueError(f"{out} holds results made with other arguments (differing: "
-                             f"{', '.join(diff)}; see {mf}); use another --out folder or "
-                             "the same arguments to resume")
+            raise ValueError(
+                f"{out} holds results made with other arguments (differing: "
+                f"{', '.join(diff)}; see {mf}); use another --out folder or "
+                "the same arguments to resume"
+            )
     else:
         write_json(mf, args)
 
@@ -111,17 +122,31 @@ def _client(workers: int | None, scheduler: str | None):
 
     if scheduler:
         return Client(scheduler), None
-    cluster = LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1,
-                           processes=True, dashboard_address=":0",
-                           silence_logs=logging.ERROR, env=WORKER_ENV)
+    cluster = LocalCluster(
+        n_workers=workers or os.cpu_count() or 1,
+        threads_per_worker=1,
+        processes=True,
+        dashboard_address=":0",
+        silence_logs=logging.ERROR,
+        env=WORKER_ENV,
+    )
     return Client(cluster), cluster
 
 
-def run_points(points: list[Point], replications: int, customers: int, days: int, seed: int,
-               out: str | Path, *, kind: str = "compare", workers: int | None = None,
-               scheduler: str | None = None,
-               progress: Callable[[int, int], None] | None = None,
-               client: Any = None) -> list[Path]:
+def run_points(
+    points: list[Point],
+    replications: int,
+    customers: int,
+    days: int,
+    seed: int,
+    out: str | Path,
+    *,
+    kind: str = "compare",
+    workers: int | None = None,
+    scheduler: str | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    client: Any = None,
+) -> list[Path]:
     """Run every point x replication (resuming), return the result files in fixed order.
 
     Parameters
@@ -144,9 +169,17 @@ def run_points(points: list[Point], replications: int, customers: int, days: int
     if len(set(labels)) != len(labels):
         raise ValueError(f"policies must have distinct names, got {labels}")
     out = Path(out)
-    _check_manifest(out, {"kind": kind, "points": [p.as_json() for p in points],
-                          "replications": replications, "customers": customers,
-                          "days": days, "seed": seed})
+    _check_manifest(
+        out,
+        {
+            "kind": kind,
+            "points": [p.as_json() for p in points],
+            "replications": replications,
+            "customers": customers,
+            "days": days,
+            "seed": seed,
+        },
+    )
     files, todo = [], []
     for p in points:
         for r in range(replications):
@@ -188,14 +221,20 @@ def collect(files: list[Path], points: list[Point]) -> tuple[pa.Table, pa.Table]
     """
     params = list(dict.fromkeys(k for p in points for k in p.params))
     by_label = {p.label: p for p in points}
-    cols: dict[str, list] = {"policy": [], "replication": [], "seed": [], "kpi": [],
-                             "value": [], **{k: [] for k in params}}
+    cols: dict[str, list] = {
+        "policy": [],
+        "replication": [],
+        "seed": [],
+        "kpi": [],
+        "value": [],
+        **{k: [] for k in params},
+    }
     monthly = []
     for f in files:
         t = pq.read_table(f)
         summary = json.loads(t.schema.metadata[b"summary"])
         label, rep, sd = t["policy"][0].as_py(), t["replication"][0].as_py(), t["seed"][0].as_py()
-        for k in KPIS:
+        for k in COMPARED:
             cols["policy"].append(label)
             cols["replication"].append(rep)
             cols["seed"].append(sd)
@@ -204,8 +243,14 @@ def collect(files: list[Path], points: list[Point]) -> tuple[pa.Table, pa.Table]
             for name in params:
                 cols[name].append(float(by_label[label].params.get(name, float("nan"))))
         monthly.append(t.replace_schema_metadata(None))
-    types = {"policy": pa.string(), "replication": pa.int64(), "seed": pa.int64(),
-             "kpi": pa.string(), "value": pa.float64(), **{k: pa.float64() for k in params}}
+    types = {
+        "policy": pa.string(),
+        "replication": pa.int64(),
+        "seed": pa.int64(),
+        "kpi": pa.string(),
+        "value": pa.float64(),
+        **{k: pa.float64() for k in params},
+    }
     tidy = pa.table({k: pa.array(v, type=types[k]) for k, v in cols.items()})
     return tidy, pa.concat_tables(monthly)
 
@@ -213,9 +258,11 @@ def collect(files: list[Path], points: list[Point]) -> tuple[pa.Table, pa.Table]
 def write_outputs(out: str | Path, tidy: pa.Table, monthly: pa.Table) -> list[Path]:
     """Write ``comparison.parquet``, ``comparison.csv`` and ``monthly.parquet`` atomically."""
     out = Path(out)
-    return [write_table(tidy, out / "comparison.parquet"),
-            write_table(tidy, out / "comparison.csv"),
-            write_table(monthly, out / "monthly.parquet")]
+    return [
+        write_table(tidy, out / "comparison.parquet"),
+        write_table(tidy, out / "comparison.csv"),
+        write_table(monthly, out / "monthly.parquet"),
+    ]
 
 
 def compare_points(specs: list[str]) -> list[Point]:

@@ -33,8 +33,10 @@ def parse_param(spec: str) -> tuple[str, list[Any]]:
     name, sep, values = spec.partition("=")
     vals = [_value(v) for v in values.split(",") if v.strip()]
     if not sep or not name.strip() or not vals:
-        raise ValueError(f"--param {spec!r}: expected KEY=V1,V2,... "
-                         "(e.g. dunning.disconnect_after_days=30,45,60)")
+        raise ValueError(
+            f"--param {spec!r}: expected KEY=V1,V2,... "
+            "(e.g. dunning.disconnect_after_days=30,45,60)"
+        )
     return name.strip(), vals
 
 

@@ -1,4 +1,4 @@
-"""GPU billing backend (core/billing_cuda.py) == CPU kernels, to the fen.
+"""GPU billing backend (core/billing/cuda_*.py) == CPU kernels, to the fen.
 
 The default run has no GPU: the checks run in one subprocess with Numba's CUDA
 simulator (``NUMBA_ENABLE_CUDASIM=1`` must be set before numba is imported,
@@ -19,11 +19,18 @@ import numpy as np
 import pytest
 
 from m2c.core import bill_interval, bill_register, compile_tariffs
-from m2c.core.tariff import Block, DemandTier, Tariff, Tier
 from m2c.core.tariffs import bundled_tariff, bundled_tariff_names
+from m2c.core.tariffs.model import Block, DemandTier, Tariff, Tier
 
-_INTERVAL_FIELDS = ("lines", "energy_ckwh", "energy_period_fen", "block_line_fen",
-                    "max_demand_w", "period_demand_w", "reactive_ckvarh")
+_INTERVAL_FIELDS = (
+    "lines",
+    "energy_ckwh",
+    "energy_period_fen",
+    "block_line_fen",
+    "max_demand_w",
+    "period_demand_w",
+    "reactive_ckvarh",
+)
 #: The one float64 load that a fused multiply-add (x*100 + 0.5 rounded once)
 #: converts differently from the CPU's two roundings: 1 centi-kWh vs 0.
 _FMA_TRAP_KWH = 0.004999999999999999
@@ -32,8 +39,10 @@ _FMA_TRAP_KWH = 0.004999999999999999
 def _rich_tariff(rounding: str = "half_up") -> Tariff:
     """TOU (3 periods, tiers in the peak) + annual blocks + flat and TOU demand +
     basic per kVA and per kW + fixed + monthly and annual minimum + PF 0.85."""
-    wk = tuple(tuple(1 if 8 <= h < 12 or 17 <= h < 21 else 2 if h < 6 else 0
-                     for h in range(24)) for _ in range(12))
+    wk = tuple(
+        tuple(1 if 8 <= h < 12 or 17 <= h < 21 else 2 if h < 6 else 0 for h in range(24))
+        for _ in range(12)
+    )
     we = tuple(tuple(2 if h < 8 else 0 for h in range(24)) for _ in range(12))
     dwk = tuple(tuple(1 if 8 <= h < 21 else 0 for h in range(24)) for _ in range(12))
     return Tariff(
@@ -43,17 +52,27 @@ def _rich_tariff(rounding: str = "half_up") -> Tariff:
             (Tier(20_000, 987_654), Tier(60_000, 1_111_111), Tier(None, 1_333_337)),
             (Tier(None, 305_555),),
         ),
-        weekday_schedule=wk, weekend_schedule=we,
+        weekday_schedule=wk,
+        weekend_schedule=we,
         blocks=(Block(216_000, 0), Block(420_000, 50_000), Block(None, 300_000)),
         block_basis="annual",
-        demand_periods=((DemandTier(None, 3_333_333),), (DemandTier(2_000, 9_876_543),
-                                                         DemandTier(None, 12_345_678))),
+        demand_periods=(
+            (DemandTier(None, 3_333_333),),
+            (DemandTier(2_000, 9_876_543), DemandTier(None, 12_345_678)),
+        ),
         demand_weekday_schedule=dwk,
-        flat_demand=((DemandTier(1_500, 1_234_567), DemandTier(None, 2_345_671)),
-                     (DemandTier(None, 4_444_447),)),
+        flat_demand=(
+            (DemandTier(1_500, 1_234_567), DemandTier(None, 2_345_671)),
+            (DemandTier(None, 4_444_447),),
+        ),
         flat_demand_months=(0, 0, 0, 0, 0, 1, 1, 1, 0, 0, -1, 0),
-        basic_uy_per_kva=28_123_457, basic_uy_per_kw=1_777_777, fixed_fen=1_234,
-        min_monthly_fen=40_000, min_annual_fen=2_000_000, pf_standard=85, rounding=rounding,
+        basic_uy_per_kva=28_123_457,
+        basic_uy_per_kw=1_777_777,
+        fixed_fen=1_234,
+        min_monthly_fen=40_000,
+        min_annual_fen=2_000_000,
+        pf_standard=85,
+        rounding=rounding,
     )
 
 
@@ -61,10 +80,15 @@ def _tie_tariff() -> Tariff:
     """Half-even prices that put exact halves of a fen everywhere: 0.5 CNY/kWh on odd
     centi-kWh, 5 CNY/kW on odd watts, 0.5 CNY/kVA on odd kVA (ties go to even)."""
     return Tariff(
-        name="ties_half_even", energy_periods=((Tier(None, 500_000),),),
-        blocks=(Block(10_001, 0), Block(None, 500_000)), block_basis="monthly",
-        flat_demand=((DemandTier(None, 5_000_000),),), flat_demand_months=(0,) * 12,
-        basic_uy_per_kva=5_000, pf_standard=90, rounding="half_even",
+        name="ties_half_even",
+        energy_periods=((Tier(None, 500_000),),),
+        blocks=(Block(10_001, 0), Block(None, 500_000)),
+        block_basis="monthly",
+        flat_demand=((DemandTier(None, 5_000_000),),),
+        flat_demand_months=(0,) * 12,
+        basic_uy_per_kva=5_000,
+        pf_standard=90,
+        rounding="half_even",
     )
 
 
@@ -74,8 +98,20 @@ def _loads(seed: int, n: int, S: int, dtype) -> np.ndarray:
     x = rng.gamma(1.5, 0.35, size=(n, S))
     k = rng.integers(0, S, size=(n, S // 7))
     x[np.arange(n)[:, None], k] = np.round(x[np.arange(n)[:, None], k], 2) + 0.005
-    x[:, 5:17] = (0.0, 0.005, 0.015, 0.125, 1.005, 2.675, 0.004999, 0.995, 3.0, 12.345,
-                  _FMA_TRAP_KWH, 0.025)
+    x[:, 5:17] = (
+        0.0,
+        0.005,
+        0.015,
+        0.125,
+        1.005,
+        2.675,
+        0.004999,
+        0.995,
+        3.0,
+        12.345,
+        _FMA_TRAP_KWH,
+        0.025,
+    )
     x[0, 300:400] = 0.0  # a quiet stretch (monthly minimum, demand ties)
     x[-1, S // 2] = 57.3  # a demand spike
     return x.astype(dtype)
@@ -94,8 +130,7 @@ def _assert_same(cpu, gpu, fields, what: str) -> int:
 def _interval_case(tariff, n, days, step_minutes, dtype, start, reactive, seed=1) -> int:
     S = days * 24 * 60 // step_minutes
     load = _loads(seed, n, S, dtype)
-    kw = {"start": start, "step_minutes": step_minutes,
-          "capacity_kva": np.arange(1, n + 1) * 315}
+    kw = {"start": start, "step_minutes": step_minutes, "capacity_kva": np.arange(1, n + 1) * 315}
     if reactive:
         q = _loads(seed + 1, n, S, np.float64) * 0.6
         q[:, 0] = -0.25  # reactive is billed by magnitude
@@ -129,14 +164,14 @@ def _check_rich_hourly(n: int = 3) -> int:
 
 def _check_rich_15min(n: int = 2) -> int:
     """n customers x 15-minute, Nov-Dec (year end: annual minimum), float32, half-even."""
-    return _interval_case(_rich_tariff("half_even"), n, 61, 15, np.float32, "2025-11-01",
-                          True, seed=7)
+    return _interval_case(
+        _rich_tariff("half_even"), n, 61, 15, np.float32, "2025-11-01", True, seed=7
+    )
 
 
 def _check_year_crossing(n: int = 2) -> int:
     """A customer-year from July: annual blocks restart in January; no reactive data."""
-    return _interval_case(_rich_tariff(), n, 365, 60, np.float64, "2025-07-01", False,
-                          seed=3)
+    return _interval_case(_rich_tariff(), n, 365, 60, np.float64, "2025-07-01", False, seed=3)
 
 
 def _check_ties(n: int = 3) -> int:
@@ -148,8 +183,9 @@ def _check_bundled(n: int = 2, days: int = 365) -> int:
     """Every bundled TOML tariff, hourly from March (float32 loads, with reactive)."""
     count = 0
     for name in bundled_tariff_names():
-        count += _interval_case(bundled_tariff(name), n, days, 60, np.float32, "2025-03-01",
-                                True, seed=11)
+        count += _interval_case(
+            bundled_tariff(name), n, days, 60, np.float32, "2025-03-01", True, seed=11
+        )
     return count
 
 
@@ -180,8 +216,9 @@ def _check_register(n: int = 40) -> int:
     for month in (3, 7, 12):
         cpu = bill_register(table, tid, energy, month=month, backend="cpu", **kw)
         gpu = bill_register(table, tid, energy, month=month, backend="cuda", **kw)
-        count += _assert_same(cpu, gpu, ("lines", "energy_period_fen", "block_line_fen"),
-                              f"register month {month}")
+        count += _assert_same(
+            cpu, gpu, ("lines", "energy_period_fen", "block_line_fen"), f"register month {month}"
+        )
     return count
 
 
@@ -200,8 +237,16 @@ def _check_bad_load() -> int:
     return 1
 
 
-SIM_CHECKS = ("_check_hand", "_check_rich_hourly", "_check_rich_15min", "_check_year_crossing",
-              "_check_ties", "_check_bundled", "_check_register", "_check_bad_load")
+SIM_CHECKS = (
+    "_check_hand",
+    "_check_rich_hourly",
+    "_check_rich_15min",
+    "_check_year_crossing",
+    "_check_ties",
+    "_check_bundled",
+    "_check_register",
+    "_check_bad_load",
+)
 
 
 def _run_checks(names=SIM_CHECKS, **kwargs) -> None:
@@ -226,12 +271,13 @@ def sim_output() -> str:
         "import importlib.util as u\n"
         f"s = u.spec_from_file_location('_m2c_cuda_checks', {os.path.abspath(__file__)!r})\n"
         "m = u.module_from_spec(s); s.loader.exec_module(m)\n"
-        "from m2c.core import billing_cuda as bc\n"
+        "from m2c.core.billing import cuda_runtime as bc\n"
         "print('AVAILABLE', bc.cuda_available(), bc.cuda_available(allow_simulator=True))\n"
         "m._run_checks()\n"
     )
-    r = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
-                       timeout=600)
+    r = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=600
+    )
     assert r.returncode == 0, r.stdout + r.stderr
     return r.stdout
 
@@ -250,20 +296,19 @@ def test_simulator_not_auto_selected(sim_output: str) -> None:
 
 
 def test_backend_selection_without_gpu() -> None:
-    from m2c.core import billing_cuda
+    from m2c.core.billing import cuda_runtime
 
     t = Tariff("flat", ((Tier(None, 500_000),),))
     load = np.full((1, 744), 0.25)
     with pytest.raises(ValueError, match="backend must be one of"):
         bill_interval(t, load, backend="gpu")
     with pytest.raises(ValueError, match="backend must be one of"):
-        bill_register(compile_tariffs([t]), np.array([0]), np.array([[1]]), month=1,
-                      backend="GPU")
-    if billing_cuda.cuda_available():
+        bill_register(compile_tariffs([t]), np.array([0]), np.array([[1]]), month=1, backend="GPU")
+    if cuda_runtime.cuda_available():
         pytest.skip("a GPU is present: 'auto' selects it")
     # 744 h x 25 ckWh = 186 kWh x 0.5 CNY = 93 CNY, on the CPU
     assert int(bill_interval(t, load, backend="auto").total_fen[0, 0]) == 9_300
-    if not billing_cuda.simulator_enabled():
+    if not cuda_runtime.simulator_enabled():
         with pytest.raises(RuntimeError, match="needs"):
             bill_interval(t, load, backend="cuda")
 
@@ -273,13 +318,18 @@ def test_backend_selection_without_gpu() -> None:
 
 @pytest.mark.gpu
 def test_gpu_matches_cpu() -> None:
-    from m2c.core import billing_cuda
+    from m2c.core.billing import cuda_runtime
 
-    if billing_cuda.simulator_enabled() or not billing_cuda.cuda_available():
+    if cuda_runtime.simulator_enabled() or not cuda_runtime.cuda_available():
         pytest.skip("needs a real NVIDIA GPU")
-    big = {"_check_rich_hourly": {"n": 2_000}, "_check_rich_15min": {"n": 500},
-           "_check_year_crossing": {"n": 700}, "_check_ties": {"n": 700},
-           "_check_bundled": {"n": 300, "days": 365}, "_check_register": {"n": 100_000}}
+    big = {
+        "_check_rich_hourly": {"n": 2_000},
+        "_check_rich_15min": {"n": 500},
+        "_check_year_crossing": {"n": 700},
+        "_check_ties": {"n": 700},
+        "_check_bundled": {"n": 300, "days": 365},
+        "_check_register": {"n": 100_000},
+    }
     for name in SIM_CHECKS:
         globals()[name](**big.get(name, {}))
 
@@ -287,18 +337,18 @@ def test_gpu_matches_cpu() -> None:
 @pytest.mark.gpu
 def test_gpu_chunked_matches_cpu() -> None:
     """Many small chunks through both streams == one CPU pass."""
-    from m2c.core import billing, billing_cuda
+    from m2c.core.billing import cuda_backend
 
-    if billing_cuda.simulator_enabled() or not billing_cuda.cuda_available():
+    if cuda_backend.simulator_enabled() or not cuda_backend.cuda_available():
         pytest.skip("needs a real NVIDIA GPU")
     t = _rich_tariff()
     n, S = 1_000, 8_760
     load = _loads(21, n, S, np.float32)
     cpu = bill_interval(t, load, backend="cpu", capacity_kva=np.full(n, 400))
-    orig = billing_cuda.bill_interval_cuda
+    orig = cuda_backend.bill_interval_cuda
     try:
-        billing_cuda.bill_interval_cuda = lambda *a, **k: orig(*a, chunk_customers=130)
-        gpu = billing.bill_interval(t, load, backend="cuda", capacity_kva=np.full(n, 400))
+        cuda_backend.bill_interval_cuda = lambda *a, **k: orig(*a, chunk_customers=130)
+        gpu = bill_interval(t, load, backend="cuda", capacity_kva=np.full(n, 400))
     finally:
-        billing_cuda.bill_interval_cuda = orig
+        cuda_backend.bill_interval_cuda = orig
     _assert_same(cpu, gpu, _INTERVAL_FIELDS, "chunked")

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from m2c.core import bill_interval, bill_register, bundled_tariff, compile_tariffs
-from m2c.core.powerfactor import adjustment_ppm, pf_hundredths
-from m2c.core.tariff import DemandTier, Tariff, Tier
+from m2c.core.tariffs.model import DemandTier, Tariff, Tier
+from m2c.core.tariffs.powerfactor import adjustment_ppm, pf_hundredths
 
 FLAT = ((Tier(None, 500_000),),)  # 0.50 CNY/kWh
 
@@ -65,16 +65,23 @@ def test_tiers_within_a_period():
 def test_flat_demand_tiered_and_tou_demand():
     # flat demand: first 50 kW at 20 CNY/kW, above at 30; max demand 80 kW:
     # 50 x 20 + 30 x 30 = 1 900.00 CNY; plus energy 0.
-    t = Tariff("d", FLAT, flat_demand=((DemandTier(50_000, 20_000_000),
-                                        DemandTier(None, 30_000_000)),),
-               flat_demand_months=tuple([0] * 12))
+    t = Tariff(
+        "d",
+        FLAT,
+        flat_demand=((DemandTier(50_000, 20_000_000), DemandTier(None, 30_000_000)),),
+        flat_demand_months=tuple([0] * 12),
+    )
     b = _reg(t, [0], max_demand_w=80_000)
     assert int(b.demand_fen[0]) == 190_000 and int(b.total_fen[0]) == 190_000
     # TOU demand: peak period (hours 8-11) 10 CNY/kW; peak-hour max 40 kW -> 400.00
     ds = tuple(tuple(1 if 8 <= h < 12 else 0 for h in range(24)) for _ in range(12))
-    t2 = Tariff("dt", FLAT, demand_periods=((DemandTier(None, 0),),
-                                            (DemandTier(None, 10_000_000),)),
-                demand_weekday_schedule=ds, demand_weekend_schedule=ds)
+    t2 = Tariff(
+        "dt",
+        FLAT,
+        demand_periods=((DemandTier(None, 0),), (DemandTier(None, 10_000_000),)),
+        demand_weekday_schedule=ds,
+        demand_weekend_schedule=ds,
+    )
     table = compile_tariffs([t2])
     e = np.zeros((1, table.n_periods), dtype=np.int64)
     pd = np.array([[90_000, 40_000]], dtype=np.int64)
@@ -109,10 +116,24 @@ def test_annual_minimum_on_the_december_bill():
 
 @pytest.mark.parametrize(
     ("pf", "standard", "ppm"),
-    [(95, 90, -7_500), (100, 90, -7_500), (91, 90, -1_500), (90, 90, 0), (89, 90, 5_000),
-     (70, 90, 100_000), (69, 90, 110_000), (65, 90, 150_000), (64, 90, 170_000),
-     (60, 90, 250_000), (94, 85, -11_000), (86, 85, -1_000), (84, 85, 5_000),
-     (92, 80, -13_000), (81, 80, -1_000), (79, 80, 5_000)],
+    [
+        (95, 90, -7_500),
+        (100, 90, -7_500),
+        (91, 90, -1_500),
+        (90, 90, 0),
+        (89, 90, 5_000),
+        (70, 90, 100_000),
+        (69, 90, 110_000),
+        (65, 90, 150_000),
+        (64, 90, 170_000),
+        (60, 90, 250_000),
+        (94, 85, -11_000),
+        (86, 85, -1_000),
+        (84, 85, 5_000),
+        (92, 80, -13_000),
+        (81, 80, -1_000),
+        (79, 80, 5_000),
+    ],
 )
 def test_pf_table_breakpoints(pf, standard, ppm):
     assert adjustment_ppm(pf, standard) == ppm

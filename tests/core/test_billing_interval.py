@@ -2,7 +2,7 @@
 
 The reference :func:`ref_bill_interval` loops over every step with ``datetime``
 for the calendar and plain ``int`` / ``Decimal`` arithmetic for money, written
-from the tariff semantics (core/tariff.py, core/billing_kernels.py docstring:
+from the tariff semantics (core/tariffs/model.py, core/billing/kernels.py docstring:
 each period, block, demand period and basic line rounded once to fen) without
 calling any m2c kernel. Hypothesis compares it with :func:`bill_interval` on
 small random fleets for a year of hourly and 15-minute data.
@@ -19,8 +19,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from m2c.core import bill_interval, bundled_tariff
-from m2c.core.powerfactor import adjustment_ppm
-from m2c.core.tariff import Block, DemandTier, Tariff, Tier
+from m2c.core.tariffs.model import Block, DemandTier, Tariff, Tier
+from m2c.core.tariffs.powerfactor import adjustment_ppm
 
 FLAT = ((Tier(None, 500_000),),)  # 0.50 CNY/kWh
 ALL = tuple([0] * 12)
@@ -96,8 +96,10 @@ def ref_bill_interval(tariff: Tariff, load, start: str, step: int, reactive=None
                 ytd = billed = 0
             year = y
             e_total = sum(energy[mi, p] for p in range(tariff.n_energy_periods))
-            periods = [_rdiv(_tiered(0, energy[mi, p], tiers, "upto_ckwh"), 10**6, mode)
-                       for p, tiers in enumerate(tariff.energy_periods)]
+            periods = [
+                _rdiv(_tiered(0, energy[mi, p], tiers, "upto_ckwh"), 10**6, mode)
+                for p, tiers in enumerate(tariff.energy_periods)
+            ]
             start_b = ytd if tariff.block_basis == "annual" else 0
             blocks = []
             lo = 0
@@ -111,12 +113,15 @@ def ref_bill_interval(tariff: Tariff, load, start: str, step: int, reactive=None
             if tariff.flat_demand and tariff.flat_demand_months[m - 1] >= 0:
                 tiers = tariff.flat_demand[tariff.flat_demand_months[m - 1]]
                 flat = _rdiv(_tiered(0, dmax[mi], tiers, "upto_w"), 10**7, mode)
-            tou = sum(_rdiv(_tiered(0, dper[mi, p], tiers, "upto_w"), 10**7, mode)
-                      for p, tiers in enumerate(tariff.demand_periods))
+            tou = sum(
+                _rdiv(_tiered(0, dper[mi, p], tiers, "upto_w"), 10**7, mode)
+                for p, tiers in enumerate(tariff.demand_periods)
+            )
             basic = 0
             if tariff.basic_uy_per_kva:
-                basic += _rdiv((0 if cap is None else int(cap[i])) * tariff.basic_uy_per_kva,
-                               10**4, mode)
+                basic += _rdiv(
+                    (0 if cap is None else int(cap[i])) * tariff.basic_uy_per_kva, 10**4, mode
+                )
             if tariff.basic_uy_per_kw:
                 basic += _rdiv(dmax[mi] * tariff.basic_uy_per_kw, 10**7, mode)
             pf_fen = 0
@@ -130,11 +135,19 @@ def ref_bill_interval(tariff: Tariff, load, start: str, step: int, reactive=None
             if m == 12 and billed + total < tariff.min_annual_fen:
                 annual = tariff.min_annual_fen - billed - total
             total += annual
-            bills[mi] = {"energy_fen": energy_fen, "block_fen": sum(blocks),
-                         "demand_flat_fen": flat, "demand_tou_fen": tou, "basic_fen": basic,
-                         "pf_adjust_fen": pf_fen, "fixed_fen": tariff.fixed_fen,
-                         "minimum_fen": minimum, "annual_minimum_fen": annual,
-                         "total_fen": total, "periods": periods}
+            bills[mi] = {
+                "energy_fen": energy_fen,
+                "block_fen": sum(blocks),
+                "demand_flat_fen": flat,
+                "demand_tou_fen": tou,
+                "basic_fen": basic,
+                "pf_adjust_fen": pf_fen,
+                "fixed_fen": tariff.fixed_fen,
+                "minimum_fen": minimum,
+                "annual_minimum_fen": annual,
+                "total_fen": total,
+                "periods": periods,
+            }
             ytd += e_total
             billed += total
         out.append(bills)
@@ -150,41 +163,61 @@ def _assert_same(bills, ref):
                 assert int(bills.total_fen[i, mi]) == 0
                 continue
             for name, value in r.items():
-                got = (bills.energy_period_fen[i, mi, : len(value)].tolist() if name == "periods"
-                       else int(getattr(bills, name)[i, mi]))
+                got = (
+                    bills.energy_period_fen[i, mi, : len(value)].tolist()
+                    if name == "periods"
+                    else int(getattr(bills, name)[i, mi])
+                )
                 assert got == value, (i, mi, name)
 
 
 # --- tariffs used below --------------------------------------------------------------------
 
-_DAY = tuple(2 if (h >= 23 or h < 7) else 1 if (8 <= h < 12 or 18 <= h < 22) else 0
-             for h in range(24))
+_DAY = tuple(
+    2 if (h >= 23 or h < 7) else 1 if (8 <= h < 12 or 18 <= h < 22) else 0 for h in range(24)
+)
 _TOU_WK = tuple(_DAY for _ in range(12))
 _TOU_WE = tuple(tuple(2 if p == 2 else 0 for p in _DAY) for _ in range(12))  # no weekend peak
-_DEM = tuple(tuple(1 if 8 <= h < 12 or 18 <= h < 22 else 0 for h in range(24))
-             for _ in range(12))
+_DEM = tuple(tuple(1 if 8 <= h < 12 or 18 <= h < 22 else 0 for h in range(24)) for _ in range(12))
 
 RICH = Tariff(
     "rich",
-    energy_periods=((Tier(3_000, 600_000), Tier(None, 700_000)),  # flat, tiered in-period
-                    (Tier(None, 1_041_800),),  # peak
-                    (Tier(1_000, 300_000), Tier(None, 325_600))),  # valley, tiered
-    weekday_schedule=_TOU_WK, weekend_schedule=_TOU_WE,
+    energy_periods=(
+        (Tier(3_000, 600_000), Tier(None, 700_000)),  # flat, tiered in-period
+        (Tier(None, 1_041_800),),  # peak
+        (Tier(1_000, 300_000), Tier(None, 325_600)),
+    ),  # valley, tiered
+    weekday_schedule=_TOU_WK,
+    weekend_schedule=_TOU_WE,
     blocks=(Block(27_600, 0), Block(48_000, 50_000), Block(None, 300_000)),
     block_basis="annual",
-    demand_periods=((DemandTier(None, 0),),
-                    (DemandTier(1_500, 10_000_000), DemandTier(None, 15_000_000))),
-    demand_weekday_schedule=_DEM, demand_weekend_schedule=tuple(tuple([0] * 24)
-                                                                 for _ in range(12)),
-    flat_demand=((DemandTier(2_000, 20_000_000), DemandTier(None, 25_000_000)),
-                 (DemandTier(None, 5_000_000),)),
+    demand_periods=(
+        (DemandTier(None, 0),),
+        (DemandTier(1_500, 10_000_000), DemandTier(None, 15_000_000)),
+    ),
+    demand_weekday_schedule=_DEM,
+    demand_weekend_schedule=tuple(tuple([0] * 24) for _ in range(12)),
+    flat_demand=(
+        (DemandTier(2_000, 20_000_000), DemandTier(None, 25_000_000)),
+        (DemandTier(None, 5_000_000),),
+    ),
     flat_demand_months=(1, 1, -1, -1, -1, 0, 0, 0, 0, -1, -1, 1),
-    basic_uy_per_kva=28_000_000, basic_uy_per_kw=1_230_000,
-    fixed_fen=571, min_monthly_fen=30_000, min_annual_fen=1_200_000, pf_standard=90,
+    basic_uy_per_kva=28_000_000,
+    basic_uy_per_kw=1_230_000,
+    fixed_fen=571,
+    min_monthly_fen=30_000,
+    min_annual_fen=1_200_000,
+    pf_standard=90,
 )
-RICH_EVEN = Tariff(**{**RICH.__dict__, "name": "rich_even", "rounding": "half_even",
-                      "block_basis": "monthly",
-                      "blocks": (Block(500, 0), Block(None, 150_000))})
+RICH_EVEN = Tariff(
+    **{
+        **RICH.__dict__,
+        "name": "rich_even",
+        "rounding": "half_even",
+        "block_basis": "monthly",
+        "blocks": (Block(500, 0), Block(None, 150_000)),
+    }
+)
 
 
 # --- hand-computed interval bills ----------------------------------------------------------
@@ -275,10 +308,14 @@ def test_tou_demand_and_basic_per_kw_from_interval_data():
     # peak demand 5 x 10 = 50.00; energy 14 x 0.5 = 7.00 -> 75.00
     ds = tuple(tuple(1 if 8 <= h < 12 else 0 for h in range(24)) for _ in range(12))
     we = tuple(tuple([0] * 24) for _ in range(12))
-    t = Tariff("td", FLAT, demand_periods=((DemandTier(None, 0),),
-                                           (DemandTier(None, 10_000_000),)),
-               demand_weekday_schedule=ds, demand_weekend_schedule=we,
-               basic_uy_per_kw=2_000_000)
+    t = Tariff(
+        "td",
+        FLAT,
+        demand_periods=((DemandTier(None, 0),), (DemandTier(None, 10_000_000),)),
+        demand_weekday_schedule=ds,
+        demand_weekend_schedule=we,
+        basic_uy_per_kw=2_000_000,
+    )
     load = np.zeros((1, 24 * 31))
     load[0, 5 * 24 + 9] = 5.0  # 2025-01-06 09:00
     load[0, 3 * 24 + 9] = 9.0  # 2025-01-04 09:00
@@ -300,8 +337,9 @@ def test_pf_and_capacity_from_interval_data():
     # PF +0.5 % of (882 000 + 47 639) = 929 639 x 0.005 = 4 648.195 -> 4 648 fen
     t = bundled_tariff("industrial_tou_two_part")
     load = np.ones((1, 744))
-    b = bill_interval(t, load, reactive_kvarh=np.full((1, 744), 0.5),
-                      capacity_kva=np.array([315]), backend="cpu")
+    b = bill_interval(
+        t, load, reactive_kvarh=np.full((1, 744), 0.5), capacity_kva=np.array([315]), backend="cpu"
+    )
     assert b.energy_period_fen[0, 0].tolist() == [20_187, 19_377, 8_075]
     assert int(b.basic_fen[0, 0]) == 882_000 and int(b.pf_hundredths[0, 0]) == 89
     assert int(b.pf_adjust_fen[0, 0]) == 4_648
@@ -325,8 +363,12 @@ def test_float32_and_float64_and_orders_agree():
     rng = np.random.default_rng(11)
     load = rng.gamma(1.5, 0.5, (5, 8760)).astype(np.float32)
     q = (load * 0.4).astype(np.float32)
-    kw = {"start": "2025-01-01", "reactive_kvarh": q, "capacity_kva": np.arange(5) * 50,
-          "backend": "cpu"}
+    kw = {
+        "start": "2025-01-01",
+        "reactive_kvarh": q,
+        "capacity_kva": np.arange(5) * 50,
+        "backend": "cpu",
+    }
     a = bill_interval(RICH, load, **kw)
     f = bill_interval(RICH, np.asfortranarray(load), **kw)
     np.testing.assert_array_equal(a.lines, f.lines)
@@ -335,8 +377,9 @@ def test_float32_and_float64_and_orders_agree():
     d = bill_interval(RICH, load.astype(np.float64), **kw)
     np.testing.assert_array_equal(a.lines, d.lines)
     # a strided view (every other customer) bills like a compact copy
-    s = bill_interval(RICH, load[::2], **{**kw, "reactive_kvarh": q[::2],
-                                          "capacity_kva": np.arange(3) * 100})
+    s = bill_interval(
+        RICH, load[::2], **{**kw, "reactive_kvarh": q[::2], "capacity_kva": np.arange(3) * 100}
+    )
     np.testing.assert_array_equal(s.lines, a.lines[::2])
 
 
@@ -383,12 +426,26 @@ def _fleets(draw):
 @given(_fleets())
 def test_kernel_equals_reference(fleet):
     tariff, load, start, step, q, cap = fleet
-    b = bill_interval(tariff, load, start=start, step_minutes=step, reactive_kvarh=q,
-                      capacity_kva=cap, backend="cpu")
+    b = bill_interval(
+        tariff,
+        load,
+        start=start,
+        step_minutes=step,
+        reactive_kvarh=q,
+        capacity_kva=cap,
+        backend="cpu",
+    )
     _assert_same(b, ref_bill_interval(tariff, load, start, step, q, cap))
     # the float32 copy bills the same (values are multiples of 0.01 below 2**24 / 100)
-    b32 = bill_interval(tariff, load.astype(np.float32), start=start, step_minutes=step,
-                        reactive_kvarh=q, capacity_kva=cap, backend="cpu")
+    b32 = bill_interval(
+        tariff,
+        load.astype(np.float32),
+        start=start,
+        step_minutes=step,
+        reactive_kvarh=q,
+        capacity_kva=cap,
+        backend="cpu",
+    )
     np.testing.assert_array_equal(b.lines, b32.lines)
 
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from m2c.core import bill_register, bundled_tariff, compile_tariffs
-from m2c.core.tariff import Block, DemandTier, Tariff, Tier
+from m2c.core.tariffs.model import Block, DemandTier, Tariff, Tier
 
 FLAT = ((Tier(None, 500_000),),)  # 0.50 CNY/kWh
 ALL = tuple([0] * 12)  # flat-demand structure 0 in every month
@@ -60,8 +60,12 @@ def test_monthly_tiers_in_the_period():
 def test_monthly_block_adders_on_total():
     # base 0.50/kWh, monthly blocks: first 200 kWh +0, next 200 +0.05, rest +0.30.
     # 450 kWh: base 225.00; adders 200 x 0.05 = 10.00 and 50 x 0.30 = 15.00 -> 250.00
-    t = Tariff("mb", FLAT, blocks=(Block(20_000, 0), Block(40_000, 50_000), Block(None, 300_000)),
-               block_basis="monthly")
+    t = Tariff(
+        "mb",
+        FLAT,
+        blocks=(Block(20_000, 0), Block(40_000, 50_000), Block(None, 300_000)),
+        block_basis="monthly",
+    )
     b = _reg(t, [45_000])
     assert _one(b, "total_fen") == 25_000 and _one(b, "block_fen") == 2_500
     assert b.block_line_fen[0].tolist() == [0, 1_000, 1_500]
@@ -104,8 +108,13 @@ def test_tou_periods_and_tiers_within_periods():
     # p0: 100 kWh at 0.40 then 0.60; p1: 50 kWh at 1.00 then 1.20.
     # [150, 80] kWh: p0 100 x 0.40 + 50 x 0.60 = 70.00; p1 50 x 1.00 + 30 x 1.20 = 86.00
     # (tiers on the total 230 kWh would give a different bill)
-    t2 = Tariff("pt", ((Tier(10_000, 400_000), Tier(None, 600_000)),
-                       (Tier(5_000, 1_000_000), Tier(None, 1_200_000))))
+    t2 = Tariff(
+        "pt",
+        (
+            (Tier(10_000, 400_000), Tier(None, 600_000)),
+            (Tier(5_000, 1_000_000), Tier(None, 1_200_000)),
+        ),
+    )
     b = _reg(t2, [15_000, 8_000])
     assert b.energy_period_fen[0].tolist() == [7_000, 8_600]
     assert _one(b, "total_fen") == 15_600
@@ -125,9 +134,12 @@ def test_each_period_line_is_rounded_once():
 def test_flat_demand_tiered():
     # first 50 kW at 20 CNY/kW, above at 30; max demand 80 kW:
     # 50 x 20 + 30 x 30 = 1 000 + 900 = 1 900.00 CNY
-    t = Tariff("d", FLAT, flat_demand=((DemandTier(50_000, 20_000_000),
-                                        DemandTier(None, 30_000_000)),),
-               flat_demand_months=ALL)
+    t = Tariff(
+        "d",
+        FLAT,
+        flat_demand=((DemandTier(50_000, 20_000_000), DemandTier(None, 30_000_000)),),
+        flat_demand_months=ALL,
+    )
     b = _reg(t, [0], max_demand_w=80_000)
     assert _one(b, "demand_fen") == 190_000 and _one(b, "demand_flat_fen") == 190_000
     assert _one(b, "total_fen") == 190_000
@@ -138,9 +150,12 @@ def test_flat_demand_tiered():
 def test_flat_demand_by_month():
     # summer (Jun-Sep) 30 CNY/kW, winter (Dec-Feb) 10 CNY/kW, spring/autumn none.
     months = tuple(0 if m in (5, 6, 7, 8) else 1 if m in (11, 0, 1) else -1 for m in range(12))
-    t = Tariff("ds", FLAT, flat_demand=((DemandTier(None, 30_000_000),),
-                                        (DemandTier(None, 10_000_000),)),
-               flat_demand_months=months)
+    t = Tariff(
+        "ds",
+        FLAT,
+        flat_demand=((DemandTier(None, 30_000_000),), (DemandTier(None, 10_000_000),)),
+        flat_demand_months=months,
+    )
     # 40 kW: July 40 x 30 = 1 200.00; January 40 x 10 = 400.00; April 0
     assert _one(_reg(t, [0], month=7, max_demand_w=40_000), "demand_fen") == 120_000
     assert _one(_reg(t, [0], month=1, max_demand_w=40_000), "demand_fen") == 40_000
@@ -154,22 +169,35 @@ def test_tou_demand_tiered_plus_flat_demand():
     # peak 50 x 10 + 30 x 15 = 950.00 -> TOU 1 200.00.
     # flat demand 20 CNY/kW on the month max 150 kW = 3 000.00 -> demand 4 200.00
     ds = tuple(tuple(1 if 8 <= h < 12 else 0 for h in range(24)) for _ in range(12))
-    t = Tariff("dt", FLAT,
-               demand_periods=((DemandTier(100_000, 0), DemandTier(None, 5_000_000)),
-                               (DemandTier(50_000, 10_000_000), DemandTier(None, 15_000_000))),
-               demand_weekday_schedule=ds,
-               flat_demand=((DemandTier(None, 20_000_000),),), flat_demand_months=ALL)
+    t = Tariff(
+        "dt",
+        FLAT,
+        demand_periods=(
+            (DemandTier(100_000, 0), DemandTier(None, 5_000_000)),
+            (DemandTier(50_000, 10_000_000), DemandTier(None, 15_000_000)),
+        ),
+        demand_weekday_schedule=ds,
+        flat_demand=((DemandTier(None, 20_000_000),),),
+        flat_demand_months=ALL,
+    )
     table = compile_tariffs([t])
-    b = bill_register(table, np.array([0]), np.zeros((1, 1), dtype=np.int64), month=3,
-                      max_demand_w=np.array([150_000]),
-                      period_demand_w=np.array([[150_000, 80_000]]), backend="cpu")
+    b = bill_register(
+        table,
+        np.array([0]),
+        np.zeros((1, 1), dtype=np.int64),
+        month=3,
+        max_demand_w=np.array([150_000]),
+        period_demand_w=np.array([[150_000, 80_000]]),
+        backend="cpu",
+    )
     assert _one(b, "demand_tou_fen") == 120_000
     assert _one(b, "demand_flat_fen") == 300_000
     assert _one(b, "demand_fen") == 420_000 and _one(b, "total_fen") == 420_000
     # a TOU-demand tariff without period maxima is refused, naming the argument
     with pytest.raises(ValueError, match="period_demand_w"):
-        bill_register(table, np.array([0]), np.zeros((1, 1), dtype=np.int64), month=3,
-                      backend="cpu")
+        bill_register(
+            table, np.array([0]), np.zeros((1, 1), dtype=np.int64), month=3, backend="cpu"
+        )
 
 
 def test_two_part_basic_charge_per_kva_and_per_kw():
@@ -263,9 +291,15 @@ def test_pf_adjustment_excludes_demand_and_fixed():
     # PF 0.70 (Q = 1000 x tan(acos 0.70) = 1 020.20 kvarh): 15 steps x 0.5 % = +7.5 %
     # of basic + energy 800.00 = 60.00 (not of 1 010.00, which would give 75.75).
     # total 500 + 200 + 300 + 10 + 60 = 1 070.00
-    t = Tariff("pfx", FLAT, flat_demand=((DemandTier(None, 20_000_000),),),
-               flat_demand_months=ALL, basic_uy_per_kw=30_000_000, fixed_fen=1_000,
-               pf_standard=85)
+    t = Tariff(
+        "pfx",
+        FLAT,
+        flat_demand=((DemandTier(None, 20_000_000),),),
+        flat_demand_months=ALL,
+        basic_uy_per_kw=30_000_000,
+        fixed_fen=1_000,
+        pf_standard=85,
+    )
     b = _reg(t, [100_000], max_demand_w=10_000, reactive_ckvarh=102_020)
     assert _one(b, "pf_hundredths") == 70 and _one(b, "pf_adjust_fen") == 6_000
     assert _one(b, "total_fen") == 107_000
@@ -280,8 +314,13 @@ def test_pf_adjustment_includes_block_adders():
     # energy charge = period price + block adders; PF applies to all of it.
     # 0.50 + monthly blocks (100 kWh +0, rest +0.10); 300 kWh: 150.00 + 20.00 = 170.00
     # standard 0.90, PF 0.80 -> +5 %: 8.50 CNY; total 178.50
-    t = Tariff("pb", FLAT, blocks=(Block(10_000, 0), Block(None, 100_000)),
-               block_basis="monthly", pf_standard=90)
+    t = Tariff(
+        "pb",
+        FLAT,
+        blocks=(Block(10_000, 0), Block(None, 100_000)),
+        block_basis="monthly",
+        pf_standard=90,
+    )
     b = _reg(t, [30_000], reactive_ckvarh=22_500)  # 300 / sqrt(300^2 + 225^2) = 0.80
     assert _one(b, "energy_fen") == 17_000 and _one(b, "pf_adjust_fen") == 850
     assert _one(b, "total_fen") == 17_850
@@ -291,8 +330,12 @@ def test_pf_adjustment_includes_block_adders():
 
 
 def test_mixed_tariffs_in_one_table_bill_like_single_tariffs():
-    names = ["agricultural", "commercial_flat", "industrial_tou_two_part",
-             "residential_annual_tiers"]
+    names = [
+        "agricultural",
+        "commercial_flat",
+        "industrial_tou_two_part",
+        "residential_annual_tiers",
+    ]
     tariffs = [bundled_tariff(n) for n in names]
     table = compile_tariffs(tariffs)
     rng = np.random.default_rng(5)
@@ -304,12 +347,26 @@ def test_mixed_tariffs_in_one_table_bill_like_single_tariffs():
     ytd = rng.integers(0, 600_000, n)
     cap = rng.integers(0, 400, n)
     q = rng.integers(0, 200_000, n)
-    b = bill_register(table, tid, energy, month=6, ytd_energy_ckwh=ytd, capacity_kva=cap,
-                      reactive_ckvarh=q, backend="cpu")
+    b = bill_register(
+        table,
+        tid,
+        energy,
+        month=6,
+        ytd_energy_ckwh=ytd,
+        capacity_kva=cap,
+        reactive_ckvarh=q,
+        backend="cpu",
+    )
     for i in range(n):
         t = tariffs[tid[i]]
-        one = _reg(t, energy[i, : t.n_energy_periods].tolist(), month=6,
-                   ytd_energy_ckwh=ytd[i], capacity_kva=cap[i], reactive_ckvarh=q[i])
+        one = _reg(
+            t,
+            energy[i, : t.n_energy_periods].tolist(),
+            month=6,
+            ytd_energy_ckwh=ytd[i],
+            capacity_kva=cap[i],
+            reactive_ckvarh=q[i],
+        )
         np.testing.assert_array_equal(b.lines[i], one.lines[0])
 
 
@@ -332,23 +389,25 @@ def test_validation_errors_name_the_argument():
     with pytest.raises(ValueError, match=r"month must be 1\.\.12"):
         bill_register(table, np.array([0]), e, month=13, backend="cpu")
     with pytest.raises(ValueError, match=r"capacity_kva must have shape \(1,\)"):
-        bill_register(table, np.array([0]), e, month=1, capacity_kva=np.array([1, 2]),
-                      backend="cpu")
+        bill_register(
+            table, np.array([0]), e, month=1, capacity_kva=np.array([1, 2]), backend="cpu"
+        )
     with pytest.raises(ValueError, match="max_demand_w must be an integer array"):
-        bill_register(table, np.array([0]), e, month=1, max_demand_w=np.array([1.5]),
-                      backend="cpu")
+        bill_register(table, np.array([0]), e, month=1, max_demand_w=np.array([1.5]), backend="cpu")
     with pytest.raises(ValueError, match="backend must be one of"):
         bill_register(table, np.array([0]), e, month=1, backend="gpu")
     # no customers: empty bills, no error
-    b = bill_register(table, np.zeros(0, dtype=np.int64), np.zeros((0, 1), dtype=np.int64),
-                      month=1, backend="cpu")
+    b = bill_register(
+        table, np.zeros(0, dtype=np.int64), np.zeros((0, 1), dtype=np.int64), month=1, backend="cpu"
+    )
     assert b.total_fen.shape == (0,)
 
 
 def test_energy_outside_the_tariffs_periods_is_refused():
     # a flat tariff in a table whose widest tariff has 3 periods: column 2 is not billed
-    table = compile_tariffs([bundled_tariff("commercial_flat"),
-                             bundled_tariff("industrial_tou_two_part")])
+    table = compile_tariffs(
+        [bundled_tariff("commercial_flat"), bundled_tariff("industrial_tou_two_part")]
+    )
     e = np.zeros((1, table.n_periods), dtype=np.int64)
     e[0, 2] = 100
     with pytest.raises(ValueError, match=r"period_energy_ckwh\[0, 2\] = 100"):

@@ -52,8 +52,10 @@ def test_daily_accrual_matches_closed_form():
             old, cur = old + cur, np.zeros(n, dtype=np.int64)
         latefee.accrue_day(cur, old, res, acc)
     fees = latefee.book_fees(acc)
-    expect = [latefee.fee_for_bill(int(a), due, paid, ye, bool(r))
-              for a, r in zip([2_000_000, 5_000, 12_345_675], res, strict=True)]
+    expect = [
+        latefee.fee_for_bill(int(a), due, paid, ye, bool(r))
+        for a, r in zip([2_000_000, 5_000, 12_345_675], res, strict=True)
+    ]
     assert fees.tolist() == expect
     # 5 000 fen x 15 days x 0.1 % = 75 fen -> minimum 100
     assert fees.tolist() == [72_000, 100, 185_185]

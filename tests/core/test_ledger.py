@@ -8,20 +8,30 @@ from hypothesis import strategies as st
 from m2c.core import ledger as L
 
 N = 5
-entry = st.tuples(st.integers(0, N - 1), st.integers(0, 400), st.sampled_from(range(7)),
-                  st.integers(0, 10**9))
+entry = st.tuples(
+    st.integers(0, N - 1), st.integers(0, 400), st.sampled_from(range(7)), st.integers(0, 10**9)
+)
 
 # What a simulation's own book does with each kind, written out independently of
 # KIND_SIGN: charges raise the amount owed, payments/top-ups/write-offs lower it.
-_OWN_SIGN = {L.BILL: 1, L.PAYMENT: -1, L.TOPUP: -1, L.PREPAID_DEBIT: 1, L.LATE_FEE: 1,
-             L.ADJUSTMENT: 1, L.WRITE_OFF: -1}
+_OWN_SIGN = {
+    L.BILL: 1,
+    L.PAYMENT: -1,
+    L.TOPUP: -1,
+    L.PREPAID_DEBIT: 1,
+    L.LATE_FEE: 1,
+    L.ADJUSTMENT: 1,
+    L.WRITE_OFF: -1,
+}
 
 
 @settings(max_examples=80, deadline=None)
-@given(st.lists(entry, max_size=200),
-       st.lists(st.integers(-10**6, 10**6), min_size=N, max_size=N),
-       st.lists(st.tuples(st.integers(0, N - 1), st.integers(-10**6, 10**6)), max_size=20),
-       st.integers(0, 3))
+@given(
+    st.lists(entry, max_size=200),
+    st.lists(st.integers(-(10**6), 10**6), min_size=N, max_size=N),
+    st.lists(st.tuples(st.integers(0, N - 1), st.integers(-(10**6), 10**6)), max_size=20),
+    st.integers(0, 3),
+)
 def test_random_ledgers_conserve(entries, opening, adjustments, split):
     led = L.Ledger(N, np.array(opening, dtype=np.int64))
     closing = list(opening)  # a plain-Python book kept on the side
@@ -46,8 +56,11 @@ def test_random_ledgers_conserve(entries, opening, adjustments, split):
 
 
 @settings(max_examples=40, deadline=None)
-@given(st.lists(entry, min_size=1, max_size=60), st.integers(0, N - 1),
-       st.integers(-1000, 1000).filter(lambda x: x != 0))
+@given(
+    st.lists(entry, min_size=1, max_size=60),
+    st.integers(0, N - 1),
+    st.integers(-1000, 1000).filter(lambda x: x != 0),
+)
 def test_tampered_closing_balance_is_caught(entries, victim, delta):
     led = L.Ledger(N)
     closing = np.zeros(N, dtype=np.int64)
@@ -77,9 +90,15 @@ def test_imbalance_names_the_customer():
 
 def test_each_kind_moves_the_balance_the_right_way():
     led = L.Ledger(1)
-    for kind, amount in ((L.BILL, 10_000), (L.LATE_FEE, 30), (L.PREPAID_DEBIT, 500),
-                         (L.PAYMENT, 4_000), (L.TOPUP, 1_000), (L.WRITE_OFF, 200),
-                         (L.ADJUSTMENT, -7)):
+    for kind, amount in (
+        (L.BILL, 10_000),
+        (L.LATE_FEE, 30),
+        (L.PREPAID_DEBIT, 500),
+        (L.PAYMENT, 4_000),
+        (L.TOPUP, 1_000),
+        (L.WRITE_OFF, 200),
+        (L.ADJUSTMENT, -7),
+    ):
         led.append(0, 1, kind, amount)
     # 10 000 + 30 + 500 - 4 000 - 1 000 - 200 - 7 = 5 323
     assert led.balances().tolist() == [5_323]

@@ -16,8 +16,9 @@ P_A, P_B = rng.purpose("test.a"), rng.purpose("test.b")
 def _draws(seed, ids, day, purpose, out):
     """A prange kernel drawing per customer, as the simulation's daily kernels do."""
     for j in prange(ids.shape[0]):
-        out[j] = rng.uniform(seed, ids[j], day, purpose, 0) + rng.normal(seed, ids[j], day,
-                                                                         purpose, 1)
+        out[j] = rng.uniform(seed, ids[j], day, purpose, 0) + rng.normal(
+            seed, ids[j], day, purpose, 1
+        )
 
 
 @njit
@@ -85,7 +86,7 @@ def test_chi_square_uniformity():
     assert chi2 < 148.2
     assert u.min() >= 0.0 and u.max() < 1.0
     # low bits too: the 2**-20 .. 2**-14 digit uniform over 64 bins (63 d.o.f., 99.9 %: 103.4)
-    low = ((u * 2**20).astype(np.int64) % 64)
+    low = (u * 2**20).astype(np.int64) % 64
     c = np.bincount(low, minlength=64)
     e = 100_000 / 64
     assert float(((c - e) ** 2 / e).sum()) < 103.4

@@ -4,7 +4,6 @@ import numpy as np
 import pytest
 
 from m2c.core import bill_interval
-from m2c.core.tariff import Block, DemandTier, Tier
 from m2c.core.tariffs import (
     TariffFileError,
     bundled_tariff,
@@ -13,9 +12,9 @@ from m2c.core.tariffs import (
     load_tariff_toml,
     parse_tariff_toml,
 )
+from m2c.core.tariffs.model import Block, DemandTier, Tier
 
-BUNDLED = ["agricultural", "commercial_flat", "industrial_tou_two_part",
-           "residential_annual_tiers"]
+BUNDLED = ["agricultural", "commercial_flat", "industrial_tou_two_part", "residential_annual_tiers"]
 
 
 def test_bundled_names():
@@ -101,14 +100,18 @@ standard = 0.85
 def test_every_section_converts():
     t = parse_tariff_toml(FULL, "full.toml")
     # 100 kWh = 10 000 centi-kWh; 0.6 CNY/kWh = 600 000 micro-yuan/kWh
-    assert t.energy_periods == ((Tier(10_000, 600_000), Tier(None, 700_000)),
-                                (Tier(None, 1_200_000),))
+    assert t.energy_periods == (
+        (Tier(10_000, 600_000), Tier(None, 700_000)),
+        (Tier(None, 1_200_000),),
+    )
     assert t.weekday_schedule[6][14] == 1 and t.weekday_schedule[7][15] == 1
     assert t.weekday_schedule[5][14] == 0 and t.weekday_schedule[6][13] == 0
     assert t.blocks == (Block(20_000, 0), Block(None, 100_000)) and t.block_basis == "monthly"
     # 50 kW = 50 000 W; 12.5 CNY/kW = 12 500 000 micro-yuan
-    assert t.demand_periods == ((DemandTier(None, 0),),
-                                (DemandTier(50_000, 10_000_000), DemandTier(None, 12_500_000)))
+    assert t.demand_periods == (
+        (DemandTier(None, 0),),
+        (DemandTier(50_000, 10_000_000), DemandTier(None, 12_500_000)),
+    )
     assert t.demand_weekday_schedule[0][14] == 1 and t.demand_weekday_schedule[0][16] == 0
     assert t.flat_demand == ((DemandTier(None, 3_500_000),),)
     assert t.flat_demand_months == (-1, -1, -1, -1, -1, 0, 0, 0, 0, -1, -1, -1)
@@ -119,8 +122,11 @@ def test_every_section_converts():
 
 def test_loaded_file_bills(tmp_path):
     p = tmp_path / "shop.toml"
-    p.write_text('name = "shop"\n[[periods]]\nname = "all"\ntiers = [{ price = 0.8 }]\n'
-                 '[charges]\nfixed_monthly = 10.0\n', encoding="utf-8")
+    p.write_text(
+        'name = "shop"\n[[periods]]\nname = "all"\ntiers = [{ price = 0.8 }]\n'
+        "[charges]\nfixed_monthly = 10.0\n",
+        encoding="utf-8",
+    )
     t = load_tariff_toml(p)
     # 2 kWh every hour of January: 1 488 kWh x 0.80 = 1 190.40 + 10.00 = 1 200.40 CNY
     b = bill_interval(t, np.full((1, 744), 2.0), backend="cpu")
@@ -131,23 +137,43 @@ def test_loaded_file_bills(tmp_path):
     ("text", "fragment"),
     [
         # unknown keys, at the top level and nested
-        ('name = "x"\ncolour = "red"\n[[periods]]\nname = "a"\ntiers = [{ price = 0.5 }]\n',
-         "colour: Extra inputs are not permitted"),
-        ('name = "x"\n[[periods]]\nname = "a"\ntiers = [{ price = 0.5, unit = "kWh" }]\n',
-         "periods.0.tiers.0.unit: Extra inputs are not permitted"),
-        ('name = "x"\n[[periods]]\nname = "a"\ntiers = [{ price = 0.5 }]\n'
-         '[charges]\nfixed = 5\n', "charges.fixed: Extra inputs are not permitted"),
+        (
+            'name = "x"\ncolour = "red"\n[[periods]]\nname = "a"\ntiers = [{ price = 0.5 }]\n',
+            "colour: Extra inputs are not permitted",
+        ),
+        (
+            'name = "x"\n[[periods]]\nname = "a"\ntiers = [{ price = 0.5, unit = "kWh" }]\n',
+            "periods.0.tiers.0.unit: Extra inputs are not permitted",
+        ),
+        (
+            'name = "x"\n[[periods]]\nname = "a"\ntiers = [{ price = 0.5 }]\n'
+            "[charges]\nfixed = 5\n",
+            "charges.fixed: Extra inputs are not permitted",
+        ),
         # wrong types and values
-        ('name = "x"\n[[periods]]\nname = "a"\ntiers = [{ price = "cheap" }]\n',
-         "periods.0.tiers.0.price: Input should be a valid number"),
-        ('name = "x"\n[[periods]]\nname = "a"\ntiers = [{ price = -0.5 }]\n',
-         "periods.0.tiers.0.price: Input should be greater than or equal to 0"),
-        ('name = "x"\n[[periods]]\nname = "a"\ntiers = [{ price = 0.5 }]\n'
-         '[power_factor]\nstandard = 0.95\n', "power_factor.standard"),
-        ('name = "x"\n[[periods]]\nname = "a"\ntiers = [{ price = 0.5 }]\n'
-         '[blocks]\nbasis = "weekly"\ntiers = [{ adder = 0 }]\n', "blocks.basis"),
-        ('name = "x"\n[[periods]]\nname = "a"\nhours = [25]\ntiers = [{ price = 0.5 }]\n'
-         '[[periods]]\nname = "b"\ntiers = [{ price = 0.5 }]\n', "periods.0: Value error"),
+        (
+            'name = "x"\n[[periods]]\nname = "a"\ntiers = [{ price = "cheap" }]\n',
+            "periods.0.tiers.0.price: Input should be a valid number",
+        ),
+        (
+            'name = "x"\n[[periods]]\nname = "a"\ntiers = [{ price = -0.5 }]\n',
+            "periods.0.tiers.0.price: Input should be greater than or equal to 0",
+        ),
+        (
+            'name = "x"\n[[periods]]\nname = "a"\ntiers = [{ price = 0.5 }]\n'
+            "[power_factor]\nstandard = 0.95\n",
+            "power_factor.standard",
+        ),
+        (
+            'name = "x"\n[[periods]]\nname = "a"\ntiers = [{ price = 0.5 }]\n'
+            '[blocks]\nbasis = "weekly"\ntiers = [{ adder = 0 }]\n',
+            "blocks.basis",
+        ),
+        (
+            'name = "x"\n[[periods]]\nname = "a"\nhours = [25]\ntiers = [{ price = 0.5 }]\n'
+            '[[periods]]\nname = "b"\ntiers = [{ price = 0.5 }]\n',
+            "periods.0: Value error",
+        ),
         ('name = "x"\nperiods = []\n', "periods: List should have at least 1 item"),
         ('[[periods]]\nname = "a"\ntiers = [{ price = 0.5 }]\n', "name: Field required"),
     ],
@@ -166,21 +192,27 @@ def test_other_errors_name_the_file(tmp_path):
     with pytest.raises(TariffFileError, match=r"missing\.toml: cannot read tariff file"):
         load_tariff_toml(tmp_path / "missing.toml")
     # two periods without hours: which one takes the other hours is ambiguous
-    two = ('name = "x"\n[[periods]]\nname = "a"\ntiers = [{ price = 0.5 }]\n'
-           '[[periods]]\nname = "b"\ntiers = [{ price = 0.6 }]\n')
+    two = (
+        'name = "x"\n[[periods]]\nname = "a"\ntiers = [{ price = 0.5 }]\n'
+        '[[periods]]\nname = "b"\ntiers = [{ price = 0.6 }]\n'
+    )
     with pytest.raises(TariffFileError, match=r"two\.toml: periods: exactly one period"):
         parse_tariff_toml(two, "two.toml")
     # a price finer than a micro-yuan, a charge finer than a fen: refused, not rounded
     fine = 'name = "x"\n[[periods]]\nname = "a"\ntiers = [{ price = 0.00000015 }]\n'
     with pytest.raises(TariffFileError, match=r"fine\.toml: price in yuan per unit"):
         parse_tariff_toml(fine, "fine.toml")
-    fen = ('name = "x"\n[[periods]]\nname = "a"\ntiers = [{ price = 0.5 }]\n'
-           '[charges]\nfixed_monthly = 5.001\n')
+    fen = (
+        'name = "x"\n[[periods]]\nname = "a"\ntiers = [{ price = 0.5 }]\n'
+        "[charges]\nfixed_monthly = 5.001\n"
+    )
     with pytest.raises(TariffFileError, match=r"fen\.toml: amount in yuan: 5.001 is finer"):
         parse_tariff_toml(fen, "fen.toml")
     # tier bounds must increase (checked by Tariff), reported with the file name
-    dec = ('name = "x"\n[[periods]]\nname = "a"\n'
-           'tiers = [{ upto_kwh = 200, price = 0.5 }, { upto_kwh = 100, price = 0.6 }, '
-           '{ price = 0.7 }]\n')
+    dec = (
+        'name = "x"\n[[periods]]\nname = "a"\n'
+        "tiers = [{ upto_kwh = 200, price = 0.5 }, { upto_kwh = 100, price = 0.6 }, "
+        "{ price = 0.7 }]\n"
+    )
     with pytest.raises(TariffFileError, match=r"dec\.toml: tariff 'x': energy period 0, tier 1"):
         parse_tariff_toml(dec, "dec.toml")

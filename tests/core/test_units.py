@@ -13,23 +13,23 @@ from m2c.core import units as u
 @pytest.mark.parametrize(
     ("numer", "denom", "half_up", "half_even"),
     [
-        (5, 10, 1, 0),      # 0.5: away from zero (1) vs to even (0)
-        (15, 10, 2, 2),     # 1.5 -> 2 both ways (2 is even)
-        (25, 10, 3, 2),     # 2.5 -> 3 half-up, 2 banker's
-        (35, 10, 4, 4),     # 3.5 -> 4 both ways
-        (-5, 10, -1, 0),    # refund of -0.5 fen -> -1 fen (cashier), 0 (banker's)
+        (5, 10, 1, 0),  # 0.5: away from zero (1) vs to even (0)
+        (15, 10, 2, 2),  # 1.5 -> 2 both ways (2 is even)
+        (25, 10, 3, 2),  # 2.5 -> 3 half-up, 2 banker's
+        (35, 10, 4, 4),  # 3.5 -> 4 both ways
+        (-5, 10, -1, 0),  # refund of -0.5 fen -> -1 fen (cashier), 0 (banker's)
         (-15, 10, -2, -2),  # -1.5 -> -2 both ways
         (-25, 10, -3, -2),  # -2.5 -> -3 half-up (away from zero), -2 banker's
-        (14, 10, 1, 1),     # 1.4 -> 1: below the half, no rounding up
-        (16, 10, 2, 2),     # 1.6 -> 2
+        (14, 10, 1, 1),  # 1.4 -> 1: below the half, no rounding up
+        (16, 10, 2, 2),  # 1.6 -> 2
         (-14, 10, -1, -1),  # -1.4 -> -1 (not floor, which gives -2)
         (-16, 10, -2, -2),
         (0, 7, 0, 0),
-        (1, 3, 0, 0),       # 0.333..
-        (2, 3, 1, 1),       # 0.666..
+        (1, 3, 0, 0),  # 0.333..
+        (2, 3, 1, 1),  # 0.666..
         (-2, 3, -1, -1),
-        (499_999, 1_000_000, 0, 0),   # 0.499999 fen -> 0: no early rounding up
-        (500_000, 1_000_000, 1, 0),   # exactly half a fen
+        (499_999, 1_000_000, 0, 0),  # 0.499999 fen -> 0: no early rounding up
+        (500_000, 1_000_000, 1, 0),  # exactly half a fen
         (1_500_000, 1_000_000, 2, 2),
         (10**15 + 5, 10, 10**14 + 1, 10**14),  # large amounts stay exact (no float)
     ],

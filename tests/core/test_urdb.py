@@ -1,4 +1,4 @@
-"""Tests of the URDB importer (m2c.core.urdb) on the bundled Xcel Colorado RE-TOU record."""
+"""Tests of the URDB importer (m2c.core.tariffs.urdb) on the bundled Xcel Colorado RE-TOU record."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from m2c.core import bill_interval
-from m2c.core.tariff import DemandTier, Tier
-from m2c.core.urdb import UrdbError, load_urdb
+from m2c.core.tariffs.model import DemandTier, Tier
+from m2c.core.tariffs.urdb import UrdbError, load_urdb
 
 XCEL = Path(__file__).parent / "data" / "xcel-co-re-tou-618940545457a35a1c4097ec.json"
 
@@ -135,9 +135,13 @@ def test_several_items_need_an_index():
 
 def test_tiers_demand_and_charges_units():
     rec = _flat(
-        energyratestructure=[[{"max": 500, "rate": 0.1, "unit": "kWh"},
-                              {"max": 1000.5, "rate": 0.12, "adj": 0.01},
-                              {"rate": 0.15}]],
+        energyratestructure=[
+            [
+                {"max": 500, "rate": 0.1, "unit": "kWh"},
+                {"max": 1000.5, "rate": 0.12, "adj": 0.01},
+                {"rate": 0.15},
+            ]
+        ],
         demandunits="kW",
         demandratestructure=[[{"rate": 4.5}], [{"max": 20, "rate": 10.25}, {"rate": 12}]],
         demandweekdayschedule=[[0] * 12 + [1] * 6 + [0] * 6 for _ in range(12)],
@@ -145,7 +149,8 @@ def test_tiers_demand_and_charges_units():
         flatdemandstructure=[[{"max": 10, "rate": 5}, {"rate": 7.5}], [{"rate": 1}]],
         flatdemandmonths=[0] * 6 + [1] * 6,
         fixedmonthlycharge=10,
-        mincharge=20, minchargeunits="$/month",
+        mincharge=20,
+        minchargeunits="$/month",
         annualmincharge=300.5,
     )
     t = load_urdb(rec)
@@ -196,13 +201,22 @@ UNSUPPORTED = [
     ({"demandratchetpercentage": [0] * 11 + [0.8]}, "demandratchetpercentage"),
     ({"fueladjustmentsmonthly": [0.01] * 12}, "fueladjustmentsmonthly"),
     ({"lookbackpercent": 0.5}, "lookbackpercent"),
-    ({"energyratestructure": [[{"rate": 0.1, "sell": 0.05}]]},
-     r"energyratestructure\[0\]\[0\]\.sell"),
-    ({"energyratestructure": [[{"max": 200, "rate": 0.1, "unit": "kWh"},
-                               {"rate": 0.1, "unit": "kWh/kW"}]]},
-     r"energyratestructure\[0\]\[1\]\.unit"),
-    ({"energyratestructure": [[{"rate": 0.1, "unit": "kWh daily"}]]},
-     r"energyratestructure\[0\]\[0\]\.unit"),
+    (
+        {"energyratestructure": [[{"rate": 0.1, "sell": 0.05}]]},
+        r"energyratestructure\[0\]\[0\]\.sell",
+    ),
+    (
+        {
+            "energyratestructure": [
+                [{"max": 200, "rate": 0.1, "unit": "kWh"}, {"rate": 0.1, "unit": "kWh/kW"}]
+            ]
+        },
+        r"energyratestructure\[0\]\[1\]\.unit",
+    ),
+    (
+        {"energyratestructure": [[{"rate": 0.1, "unit": "kWh daily"}]]},
+        r"energyratestructure\[0\]\[0\]\.unit",
+    ),
     ({"fixedchargefirstmeter": 0.5, "fixedchargeunits": "$/day"}, "fixedchargeunits"),
     ({"mincharge": 1, "minchargeunits": "$/day"}, "minchargeunits"),
     ({"demandunits": "hp"}, "demandunits"),
@@ -228,22 +242,39 @@ def test_unsupported_field_in_file_names_file_and_item(tmp_path):
 
 
 def test_zero_valued_unsupported_fields_are_accepted():
-    t = load_urdb(_flat(demandratchetpercentage=[0] * 12, fueladjustmentsmonthly=[0.0] * 12,
-                        energyratestructure=[[{"rate": 0.1, "sell": 0}]]))
+    t = load_urdb(
+        _flat(
+            demandratchetpercentage=[0] * 12,
+            fueladjustmentsmonthly=[0.0] * 12,
+            energyratestructure=[[{"rate": 0.1, "sell": 0}]],
+        )
+    )
     assert t.energy_periods == ((Tier(None, 100_000),),)
 
 
 @pytest.mark.parametrize(
     ("field", "bad", "match"),
     [
-        ("energyweekdayschedule", [[0] * 24] * 11,
-         r"energyweekdayschedule: expected 12 rows .* found 11"),
-        ("energyweekendschedule", [[0] * 24] * 5 + [[0] * 23] + [[0] * 24] * 6,
-         r"energyweekendschedule\[5\]: expected 24 hours, found 23"),
-        ("energyweekdayschedule", [[0] * 23 + [1]] + [[0] * 24] * 11,
-         r"energyweekdayschedule\[0\]\[23\]: expected a 0-based period index 0\.\.0, found 1"),
-        ("energyweekendschedule", [[0] * 24] * 2 + [[-1] + [0] * 23] + [[0] * 24] * 9,
-         r"energyweekendschedule\[2\]\[0\]: .*found -1"),
+        (
+            "energyweekdayschedule",
+            [[0] * 24] * 11,
+            r"energyweekdayschedule: expected 12 rows .* found 11",
+        ),
+        (
+            "energyweekendschedule",
+            [[0] * 24] * 5 + [[0] * 23] + [[0] * 24] * 6,
+            r"energyweekendschedule\[5\]: expected 24 hours, found 23",
+        ),
+        (
+            "energyweekdayschedule",
+            [[0] * 23 + [1]] + [[0] * 24] * 11,
+            r"energyweekdayschedule\[0\]\[23\]: expected a 0-based period index 0\.\.0, found 1",
+        ),
+        (
+            "energyweekendschedule",
+            [[0] * 24] * 2 + [[-1] + [0] * 23] + [[0] * 24] * 9,
+            r"energyweekendschedule\[2\]\[0\]: .*found -1",
+        ),
     ],
 )
 def test_bad_schedule_names_the_field(field, bad, match):
@@ -273,15 +304,19 @@ def test_unbounded_tier_before_a_bounded_one_is_refused():
 
 
 def test_tier_bounds_must_increase():
-    rec = _flat(energyratestructure=[[{"max": 500, "rate": 0.1}, {"max": 300, "rate": 0.2},
-                                      {"rate": 0.3}]])
+    rec = _flat(
+        energyratestructure=[[{"max": 500, "rate": 0.1}, {"max": 300, "rate": 0.2}, {"rate": 0.3}]]
+    )
     with pytest.raises(UrdbError, match=r"energyratestructure\[0\]\[1\]\.max: .*increase"):
         load_urdb(rec)
 
 
 def test_bounded_last_tier_is_refused():
-    rec = _flat(demandratestructure=[[{"max": 50, "rate": 3}]],
-                demandweekdayschedule=[[0] * 24] * 12, demandweekendschedule=[[0] * 24] * 12)
+    rec = _flat(
+        demandratestructure=[[{"max": 50, "rate": 3}]],
+        demandweekdayschedule=[[0] * 24] * 12,
+        demandweekendschedule=[[0] * 24] * 12,
+    )
     with pytest.raises(UrdbError, match=r"demandratestructure\[0\]\[0\]\.max: .*unbounded"):
         load_urdb(rec)
 

@@ -7,7 +7,8 @@ import datetime as dt
 import pytest
 
 from m2c.devices.dlt645 import Password
-from m2c.devices.dlt645_emulator import Dlt645Bus, PtyServer, TcpServer
+from m2c.devices.dlt645.emulator import Dlt645Bus
+from m2c.devices.server import PtyServer, TcpServer
 from m2c.devices.state import InMemoryState
 
 #: Fixed clock for the emulated meters, so date/time tests are exact.

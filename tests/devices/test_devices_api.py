@@ -8,10 +8,10 @@ import pytest
 from typer.testing import CliRunner
 
 import m2c.devices as devices
+from m2c.cli import app
 from m2c.devices.emulate import parse_port, start_emulator
 from m2c.devices.errors import SettingsError
 from m2c.devices.state import InMemoryState, StateProvider
-from m2c.sim.cli import app
 
 
 def test_all_is_sorted_unique_and_importable():
@@ -19,6 +19,19 @@ def test_all_is_sorted_unique_and_importable():
     assert len(set(devices.__all__)) == len(devices.__all__)
     for name in devices.__all__:
         assert getattr(importlib.import_module("m2c.devices"), name) is not None
+
+
+@pytest.mark.parametrize("package", ["m2c.devices.dlt645", "m2c.devices.modbus"])
+def test_protocol_packages_export_each_name_once_and_it_imports(package):
+    mod = importlib.import_module(package)
+    assert len(set(mod.__all__)) == len(mod.__all__)
+    for name in mod.__all__:
+        assert getattr(mod, name) is not None
+    # the names the rest of m2c reaches through the package, not a submodule
+    if package.endswith("dlt645"):
+        assert {"Frame", "Dlt645Client", "Dlt645Bus", "read_request", "check_reply"} <= set(
+            mod.__all__
+        )
 
 
 def test_in_memory_state_is_a_state_provider_and_round_trips(tmp_path):

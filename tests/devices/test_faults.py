@@ -5,10 +5,11 @@ from __future__ import annotations
 import pytest
 
 from m2c.devices import dlt645
-from m2c.devices.dlt645_client import Dlt645Client
-from m2c.devices.dlt645_emulator import Dlt645Bus, PtyServer
+from m2c.devices.dlt645.client import Dlt645Client
+from m2c.devices.dlt645.emulator import Dlt645Bus
 from m2c.devices.errors import ReadFailedError, SettingsError
 from m2c.devices.faults import FaultRates, FaultyTransport
+from m2c.devices.server import PtyServer
 from m2c.devices.state import InMemoryState
 from m2c.devices.transport import InProcessTransport, SerialSettings, open_transport
 

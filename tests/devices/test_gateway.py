@@ -7,9 +7,9 @@ import logging
 import numpy as np
 
 from m2c.devices.dlt645 import Password
-from m2c.devices.dlt645_emulator import Dlt645Bus
+from m2c.devices.dlt645.emulator import Dlt645Bus
 from m2c.devices.gateway import MeterGateway
-from m2c.devices.modbus_meter import ModbusEmulator
+from m2c.devices.modbus import ModbusEmulator
 from m2c.devices.transport import InProcessTransport
 
 PASSWORD = Password(2, "000000")

@@ -2,17 +2,16 @@
 
 import numpy as np
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 import pytest
-from typer.testing import CliRunner
 
-from m2c.sim.cli import app
 from m2c.sim.compare import plots, report, runner
 from m2c.sim.compare.runner import Point
 from m2c.sim.compare.stats import summary_table
 
-POINTS = [Point("smoke", "smoke"), Point("slow_cut", "smoke",
-                                         {"dunning.disconnect_after_days": 60})]
+POINTS = [
+    Point("smoke", "smoke"),
+    Point("slow_cut", "smoke", {"dunning.disconnect_after_days": 60}),
+]
 
 
 @pytest.fixture(scope="module")
@@ -28,18 +27,32 @@ def test_recovery_lines_are_the_county_means(comparison):
     _, _, monthly = comparison
     fig = plots.fig_recovery(monthly)
     lines = {ln.get_gid(): ln.get_ydata() for ln in fig.axes[0].get_lines() if ln.get_gid()}
-    assert set(lines) == {"smoke|customer", "smoke|station", "slow_cut|customer",
-                          "slow_cut|station"}
+    assert set(lines) == {
+        "smoke|customer",
+        "smoke|station",
+        "slow_cut|customer",
+        "slow_cut|station",
+    }
     county = monthly.filter(pc.equal(monthly["station"], "ALL"))
     for policy in ("smoke", "slow_cut"):
         t = county.filter(pc.equal(county["policy"], policy))
         # by hand: per month, (value in replication 0 + value in replication 1) / 2, in %
-        for col, tag in (("recovery_rate_customer", "customer"),
-                         ("recovery_rate_station", "station")):
+        for col, tag in (
+            ("recovery_rate_customer", "customer"),
+            ("recovery_rate_station", "station"),
+        ):
             months = sorted(set(t["month"].to_pylist()))
-            expect = [100 * np.mean([v for m2, v in zip(t["month"].to_pylist(),
-                                                         t[col].to_pylist(), strict=True)
-                                     if m2 == m]) for m in months]
+            expect = [
+                100
+                * np.mean(
+                    [
+                        v
+                        for m2, v in zip(t["month"].to_pylist(), t[col].to_pylist(), strict=True)
+                        if m2 == m
+                    ]
+                )
+                for m in months
+            ]
             np.testing.assert_allclose(lines[f"{policy}|{tag}"], expect, rtol=1e-12)
     assert len(months) == 4  # 120 days from 2025-01-01 span January..April
 
@@ -72,38 +85,8 @@ def test_plot_run_folder(tmp_path):
     from m2c.sim.run import run_simulation, write_run
     from m2c.sim.scenario import load_scenario
 
-    run_dir = write_run(run_simulation(load_scenario("smoke"), customers=200, days=60, seed=1),
-                        tmp_path / "run")
+    run_dir = write_run(
+        run_simulation(load_scenario("smoke"), customers=200, days=60, seed=1), tmp_path / "run"
+    )
     figs = plots.plot_folder(run_dir)
     assert {f.name for f in figs} >= {"recovery.png", "penalty_heatmap.svg"}
-
-
-def test_cli_compare_sweep_plot(tmp_path):
-    cli = CliRunner()
-    out = tmp_path / "cmp"
-    args = ["compare", "smoke", "prepaid_county", "--replications", "2", "--customers", "200",
-            "--days", "60", "--workers", "1", "--out", str(out)]
-    res = cli.invoke(app, args)
-    assert res.exit_code == 0, res.output
-    assert "recovery_rate_customer" in res.output and "95 % CI" in res.output
-    html = (out / "report.html").read_text()
-    assert "data:image/png;base64," in html and "prepaid_min_kva" in html
-    assert pq.read_table(out / "comparison.parquet").num_rows == 2 * 2 * 11
-    res = cli.invoke(app, [a if a != "200" else "201" for a in args])  # other --customers
-    assert res.exit_code == 2 and "other arguments" in res.output
-    sw = tmp_path / "sweep"
-    res = cli.invoke(app, ["sweep", "smoke", "--param", "dunning.disconnect_after_days=15,60",
-                           "--param", "prepaid.min_kva=0,50", "--replications", "2",
-                           "--customers", "200", "--days", "60", "--workers", "1",
-                           "--out", str(sw)])
-    assert res.exit_code == 0, res.output
-    tidy = pq.read_table(sw / "comparison.parquet")
-    assert tidy.num_rows == 4 * 2 * 11  # 2 x 2 grid points x 2 replications x 11 KPIs
-    assert set(tidy["prepaid.min_kva"].to_pylist()) == {0.0, 50.0}
-    assert (sw / "figures" / "sweep_kpis.png").stat().st_size > 1000
-    assert (sw / "figures" / "frontier.svg").stat().st_size > 1000
-    res = cli.invoke(app, ["plot", str(sw)])
-    assert res.exit_code == 0 and "frontier.png" in res.output
-    res = cli.invoke(app, ["sweep", "smoke", "--param", "dunning.no_such_key=1",
-                           "--out", str(tmp_path / "bad")])
-    assert res.exit_code == 2 and "no_such_key" in res.output

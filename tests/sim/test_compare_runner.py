@@ -10,10 +10,13 @@ import pytest
 
 from m2c.sim.compare import runner
 from m2c.sim.compare.runner import Point
+from m2c.sim.kpi_catalog import COMPARED
 
 REPS, CUSTOMERS, DAYS, SEED = 3, 300, 120, 11
-POINTS = [Point("smoke", "smoke"),
-          Point("fast_cut", "smoke", {"dunning.disconnect_after_days": 15})]
+POINTS = [
+    Point("smoke", "smoke"),
+    Point("fast_cut", "smoke", {"dunning.disconnect_after_days": 15}),
+]
 OUTPUTS = ("comparison.parquet", "comparison.csv", "monthly.parquet")
 
 
@@ -38,15 +41,19 @@ def _bytes(out):
 
 def test_tidy_table_shape_and_seeds(reference):
     _, files, tidy = reference
-    assert [f.name for f in files] == [f"{p.label}-r{r:03d}.parquet" for p in POINTS
-                                       for r in range(REPS)]
-    assert tidy.num_rows == len(POINTS) * REPS * len(runner.KPIS)  # 2 x 3 x 11 = 66
+    assert [f.name for f in files] == [
+        f"{p.label}-r{r:03d}.parquet" for p in POINTS for r in range(REPS)
+    ]
+    assert tidy.num_rows == len(POINTS) * REPS * len(COMPARED)  # 2 x 3 x 11 = 66
     d = tidy.to_pydict()
     # common random numbers: replication r has seed SEED + r for every policy
     assert all(s == SEED + r for s, r in zip(d["seed"], d["replication"], strict=True))
     # the shorter disconnection delay changes the outcome on the same seeds
-    cost = {(p, r): v for p, r, k, v in zip(d["policy"], d["replication"], d["kpi"],
-                                            d["value"], strict=True) if k == "disconnections"}
+    cost = {
+        (p, r): v
+        for p, r, k, v in zip(d["policy"], d["replication"], d["kpi"], d["value"], strict=True)
+        if k == "disconnections"
+    }
     assert any(cost[("smoke", r)] != cost[("fast_cut", r)] for r in range(REPS))
 
 
@@ -54,8 +61,16 @@ def test_two_workers_and_resume_give_identical_bytes(reference, tmp_path):
     ref_out = reference[0]
     out = tmp_path / "cmp"
     progress = []
-    runner.run_points(POINTS, REPS, CUSTOMERS, DAYS, SEED, out, workers=2,
-                      progress=lambda d, t: progress.append((d, t)))
+    runner.run_points(
+        POINTS,
+        REPS,
+        CUSTOMERS,
+        DAYS,
+        SEED,
+        out,
+        workers=2,
+        progress=lambda d, t: progress.append((d, t)),
+    )
     assert progress[0] == (0, 6) and progress[-1] == (6, 6)
     # "kill": two results lost, a half-written temp file left behind by the atomic writer
     for victim in ("smoke-r001.parquet", "fast_cut-r002.parquet"):
@@ -63,8 +78,16 @@ def test_two_workers_and_resume_give_identical_bytes(reference, tmp_path):
     (out / "results" / ".smoke-r001.parquet.abc123.tmp").write_bytes(b"PAR1 half written")
     _run(out, workers=2)
     seen = []
-    runner.run_points(POINTS, REPS, CUSTOMERS, DAYS, SEED, out, workers=2,
-                      progress=lambda d, t: seen.append((d, t)))
+    runner.run_points(
+        POINTS,
+        REPS,
+        CUSTOMERS,
+        DAYS,
+        SEED,
+        out,
+        workers=2,
+        progress=lambda d, t: seen.append((d, t)),
+    )
     assert seen == [(6, 6)]  # all 6 present: nothing rerun, no cluster started
     assert _bytes(out) == _bytes(ref_out)  # 1 worker vs 2 workers + resume: byte for byte
 

@@ -6,22 +6,29 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from m2c.sim.compare.stats import betainc, paired_ci, summary_table, t_cdf, t_ppf
+from m2c.sim.compare.stats import paired_ci, summary_table, t_ppf
 
 
-@pytest.mark.parametrize("df, expected", [(1, 12.706), (2, 4.303), (5, 2.571), (9, 2.262),
-                                          (29, 2.045)])
+@pytest.mark.parametrize(
+    "df, expected", [(1, 12.706), (2, 4.303), (5, 2.571), (9, 2.262), (29, 2.045)]
+)
 def test_t_quantile_matches_tables(df, expected):
     assert abs(t_ppf(0.975, df) - expected) < 5e-4
     assert abs(t_ppf(0.025, df) + expected) < 5e-4
 
 
-def test_t_cdf_closed_forms():
-    # df = 1 is Cauchy: F(t) = 1/2 + atan(t)/pi; df = 2: F(t) = 1/2 + t / (2 sqrt(2 + t^2))
-    assert abs(t_cdf(1.0, 1) - 0.75) < 1e-12
-    assert abs(t_cdf(2.0, 2) - (0.5 + 2 / (2 * math.sqrt(6)))) < 1e-12
-    # I_x(1, 1) = x; I_x(2, 1) = x^2
-    assert abs(betainc(1, 1, 0.3) - 0.3) < 1e-12 and abs(betainc(2, 1, 0.3) - 0.09) < 1e-12
+def test_t_quantile_closed_forms():
+    # df = 1 is Cauchy: F(t) = 1/2 + atan(t)/pi, so F^-1(0.75) = tan(pi/4) = 1;
+    # df = 2: F(t) = 1/2 + t / (2 sqrt(2 + t^2)), so F^-1(p) = (2p - 1) sqrt(2 / (1 - (2p-1)^2))
+    assert abs(t_ppf(0.75, 1) - 1.0) < 1e-12
+    q = 2 * 0.9 - 1
+    assert abs(t_ppf(0.9, 2) - q * math.sqrt(2 / (1 - q * q))) < 1e-12
+
+
+@pytest.mark.parametrize(("p", "df"), [(0.0, 3), (1.0, 3), (0.5, 0)])
+def test_t_quantile_refuses_bad_arguments(p, df):
+    with pytest.raises(ValueError, match="expected"):
+        t_ppf(p, df)
 
 
 def test_paired_interval_by_hand():
@@ -41,8 +48,14 @@ def test_paired_interval_by_hand():
 
 def test_summary_table_pairs_by_replication():
     # policy B is listed with replications out of order; pairing must follow replication ids
-    tidy = pa.table({"policy": ["A"] * 4 + ["B"] * 4, "replication": [0, 1, 2, 3, 3, 2, 1, 0],
-                     "kpi": ["k"] * 8, "value": [10.0, 12, 9, 11, 14, 9, 15, 11]})
+    tidy = pa.table(
+        {
+            "policy": ["A"] * 4 + ["B"] * 4,
+            "replication": [0, 1, 2, 3, 3, 2, 1, 0],
+            "kpi": ["k"] * 8,
+            "value": [10.0, 12, 9, 11, 14, 9, 15, 11],
+        }
+    )
     rows = summary_table(tidy).to_pylist()
     a, b = rows
     assert a["policy"] == "A" and a["diff"] == 0 and not a["significant"]

@@ -5,13 +5,15 @@ import pyarrow as pa
 import pytest
 
 from m2c.core import ledger as L
+from m2c.core.ledger import canonical_entries
 from m2c.sim.model import simulate
-from m2c.sim.reference import canonical_entries, simulate_reference
+from m2c.sim.reference import simulate_reference
 from m2c.sim.scenario import load_scenario
 
 
-@pytest.mark.parametrize("name", ["baseline_county", "prepaid_county", "credit_driven",
-                                  "fully_automated"])
+@pytest.mark.parametrize(
+    "name", ["baseline_county", "prepaid_county", "credit_driven", "fully_automated"]
+)
 def test_fast_equals_reference(name):
     sc = load_scenario(name)
     # a few hundred customers over more than a year (crosses the year end: late fees

@@ -1,22 +1,28 @@
 """Runs: conservation, determinism across threads, the disconnection rules, seed outcomes."""
 
-import json
-
 import numba
 import numpy as np
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 import pytest
-from typer.testing import CliRunner
 
 from m2c.core import ledger as L
-from m2c.sim.cli import app
 from m2c.sim.run import run_simulation
 from m2c.sim.scenario import bundled_scenario_names, load_scenario
 
-REQUIRED = ["month", "station", "recovery_rate_customer", "recovery_rate_station",
-            "old_arrears_ratio", "dso_days", "arrears_0_30", "arrears_31_60", "arrears_61_90",
-            "arrears_90_plus", "collection_cost", "disconnections"]
+REQUIRED = [
+    "month",
+    "station",
+    "recovery_rate_customer",
+    "recovery_rate_station",
+    "old_arrears_ratio",
+    "dso_days",
+    "arrears_0_30",
+    "arrears_31_60",
+    "arrears_61_90",
+    "arrears_90_plus",
+    "collection_cost",
+    "disconnections",
+]
 
 
 @pytest.mark.parametrize("name", bundled_scenario_names())
@@ -48,8 +54,9 @@ def test_same_seed_same_kpis_with_one_and_two_threads():
     assert (one.ledger.entries == two.ledger.entries).all()
 
 
-@pytest.mark.parametrize("name", ["baseline_county", "prepaid_county", "fully_automated",
-                                  "credit_driven"])
+@pytest.mark.parametrize(
+    "name", ["baseline_county", "prepaid_county", "fully_automated", "credit_driven"]
+)
 def test_disconnection_only_after_30_days_and_notice(runs, name):
     res = runs(name)
     ev = res.events.to_pydict()
@@ -82,20 +89,3 @@ def test_prepaid_county_ends_with_lower_old_arrears(runs):
     base, pre = runs("baseline_county"), runs("prepaid_county")
     assert _county(pre, "old_arrears")[-1] < _county(base, "old_arrears")[-1]
     assert pre.summary["recovery_rate_customer"] > base.summary["recovery_rate_customer"]
-
-
-def test_cli_run_writes_the_run_folder(tmp_path):
-    out = tmp_path / "run"
-    r = CliRunner().invoke(app, ["run", "smoke", "--customers", "200", "--days", "59",
-                                 "--out", str(out)])
-    assert r.exit_code == 0, r.output
-    m = json.loads((out / "manifest.json").read_text())
-    assert m["ledger_balanced"] is True and m["customers"] == 200 and m["seed"] == 1
-    kpi = pq.read_table(out / "kpi_monthly.parquet")
-    assert set(REQUIRED) <= set(kpi.column_names)
-    # one row per month (January, February) and station, plus the county row
-    assert kpi.num_rows == 2 * (3 + 1)
-    led = pq.read_table(out / "ledger.parquet")
-    assert led.num_rows == m["ledger_entries"]
-    assert (out / "kpi_monthly.csv").read_text().startswith('"month","station"')
-    assert "recovery rate, per customer" in r.output

@@ -1,0 +1,256 @@
+"""GPU billing backend, host side: transfers, chunks, streams and pinned buffers.
+
+:func:`m2c.core.billing.bill_interval` and :func:`~m2c.core.billing.bill_register`
+call :func:`bill_interval_cuda` / :func:`bill_register_cuda` with
+``backend="cuda"`` (or ``"auto"`` on a machine with a GPU); both take exactly
+the arguments of the CPU kernels (:mod:`m2c.core.billing.kernels`) and fill
+the same caller-allocated output arrays, so the wrappers' validation and
+post-processing are shared and the bills are identical to the fen (why:
+:mod:`m2c.core.billing.cuda_kernels`). Without numba's CUDA target both raise
+``RuntimeError`` (:mod:`m2c.core.billing.cuda_runtime`).
+
+Batching (:func:`bill_interval_cuda`): customers are processed in chunks sized
+to the free device memory, with two CUDA streams and two sets of pinned host
+buffers, so that the host-to-device copy of chunk k+1 overlaps the kernel of
+chunk k.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import float32, float64
+
+from m2c.core.billing.cuda_kernels import (
+    BLOCK_CUSTOMERS,
+    MAX_DPERIODS,
+    MAX_EPERIODS,
+    SIM_BLOCK_CUSTOMERS,
+    SIM_TILE_STEPS,
+    TILE_STEPS,
+    interval_kernel,
+    register_kernel,
+)
+from m2c.core.billing.cuda_runtime import (
+    cuda,
+    cuda_available,
+    require_cuda,
+    simulator_enabled,
+)
+from m2c.core.tariffs.compiled import TariffArrays
+
+__all__ = [
+    "bill_interval_cuda",
+    "bill_register_cuda",
+    "cuda_available",
+    "device_tariffs",
+    "simulator_enabled",
+]
+
+#: Under the simulator every thread is a Python thread: keep chunks tiny.
+_SIM_CHUNK_CUSTOMERS = 2
+
+
+def device_tariffs(A: TariffArrays) -> TariffArrays:
+    """Copy a compiled tariff table's arrays to the device (int64, C order)."""
+    return TariffArrays(*(cuda.to_device(np.ascontiguousarray(a, dtype=np.int64)) for a in A))
+
+
+def bill_register_cuda(
+    A,
+    tariff_id,
+    energy,
+    month0,
+    ytd_energy,
+    dmax_w,
+    dper_w,
+    cap_kva,
+    reactive,
+    ytd_billed,
+    year_end,
+    out_period,
+    out_block,
+    out_lines,
+) -> None:
+    """GPU twin of :func:`m2c.core.billing.kernels.bill_register_kernel` (same arguments).
+
+    Register reads are a few int64 per customer, so the whole batch goes up
+    in one transfer; outputs are copied back into the caller's arrays.
+    """
+    require_cuda()
+    n = int(tariff_id.shape[0])
+    if n == 0:
+        return
+    dA = device_tariffs(A)
+    d_out = [cuda.to_device(a) for a in (out_period, out_block, out_lines)]
+    threads = SIM_BLOCK_CUSTOMERS if simulator_enabled() else 128
+    register_kernel[(n + threads - 1) // threads, threads](
+        dA,
+        cuda.to_device(tariff_id),
+        cuda.to_device(energy),
+        np.int64(month0),
+        cuda.to_device(ytd_energy),
+        cuda.to_device(dmax_w),
+        cuda.to_device(dper_w),
+        cuda.to_device(cap_kva),
+        cuda.to_device(reactive),
+        cuda.to_device(ytd_billed),
+        bool(year_end),
+        *d_out,
+    )
+    for d, h in zip(d_out, (out_period, out_block, out_lines), strict=True):
+        d.copy_to_host(h)
+
+
+#: Target size of one chunk's input (pinned host buffer), and the fewest customers
+#: per chunk worth launching: one thread per customer needs tens of thousands of
+#: threads in flight to keep HBM busy.
+_CHUNK_TARGET_BYTES = 1 << 30
+_CHUNK_MIN_CUSTOMERS = 32_768
+
+
+def _chunk_customers(n: int, in_bytes: int, bytes_per_customer: int, B: int) -> int:
+    """Customers per chunk.
+
+    About 1 GiB of input per chunk (but at least 32 768 customers), and two
+    chunks in flight must fit in 70 % of the free device memory.
+    """
+    if simulator_enabled():
+        return _SIM_CHUNK_CUSTOMERS
+    free, _total = cuda.current_context().get_memory_info()
+    c = max(_CHUNK_TARGET_BYTES // max(in_bytes, 1), _CHUNK_MIN_CUSTOMERS)
+    c = min(c, int(0.7 * free) // (2 * bytes_per_customer))
+    c = max(B, (c // B) * B)
+    return min(n, c)
+
+
+def bill_interval_cuda(
+    A,
+    t,
+    load_kwh,
+    step_month,
+    step_eperiod,
+    step_dperiod,
+    month0,
+    w_per_ckwh,
+    reactive_kvarh,
+    cap_kva,
+    year_end_month,
+    out_energy,
+    out_dmax,
+    out_dper,
+    out_q,
+    out_period,
+    out_block,
+    out_lines,
+    out_bad,
+    *,
+    chunk_customers: int | None = None,
+) -> None:
+    """GPU twin of :func:`m2c.core.billing.kernels.bill_interval_kernel` (same arguments).
+
+    Fills the caller's output arrays exactly as the CPU kernel does.
+    ``load_kwh`` is (n, S) float32 or float64 in any memory order (it is
+    staged row-major through pinned buffers); ``step_month`` must be
+    non-decreasing (steps in calendar order, as ``bill_interval`` makes
+    them). ``chunk_customers`` overrides the automatic chunk size (customers
+    per host-device round trip).
+    """
+    require_cuda()
+    n, S = (int(x) for x in load_kwh.shape)
+    P, PD = int(out_energy.shape[2]), int(out_dper.shape[2])
+    if P > MAX_EPERIODS or PD > MAX_DPERIODS:
+        raise ValueError(
+            f"the CUDA backend supports at most {MAX_EPERIODS} energy and {MAX_DPERIODS} demand "
+            f"periods, the tariff table has {P} and {PD}; use backend='cpu'"
+        )
+    if load_kwh.dtype not in (np.float32, np.float64):
+        raise ValueError(f"load_kwh must be float32 or float64, got {load_kwh.dtype}")
+    sm = np.ascontiguousarray(step_month, dtype=np.int32)
+    if S and (np.any(np.diff(sm) < 0) or sm.min() < 0 or sm.max() > 11):
+        raise ValueError("step_month must be non-decreasing bill indices 0..11 (calendar order)")
+    if n == 0 or S == 0:
+        return
+    have_q = reactive_kvarh.shape[0] == n
+    sim = simulator_enabled()
+    B = SIM_BLOCK_CUSTOMERS if sim else BLOCK_CUSTOMERS
+    TS = SIM_TILE_STEPS if sim else TILE_STEPS
+    kernel = interval_kernel(float64 if load_kwh.dtype == np.float64 else float32, B, TS)
+    outs_host = (out_energy, out_dmax, out_dper, out_q, out_period, out_block, out_lines, out_bad)
+    per_out = sum(a[0].nbytes if a.ndim > 1 else a.itemsize for a in outs_host)
+    per_cust = S * load_kwh.itemsize + (S * 8 if have_q else 0) + per_out
+    in_bytes = S * load_kwh.itemsize + (S * 8 if have_q else 0)
+    chunk = chunk_customers or _chunk_customers(n, in_bytes, per_cust, B)
+    chunk = max(1, min(int(chunk), n))
+
+    dA = device_tariffs(A)
+    d_steps = [
+        cuda.to_device(np.ascontiguousarray(a, dtype=np.int32))
+        for a in (sm, step_eperiod, step_dperiod)
+    ]
+    d_month0 = cuda.to_device(np.ascontiguousarray(month0, dtype=np.int64))
+    d_yend = cuda.to_device(np.ascontiguousarray(year_end_month, dtype=np.int64))
+    d_dummy_q = cuda.to_device(np.zeros((1, 1), dtype=np.float64))
+
+    nbuf = 2 if chunk < n else 1
+    streams = [cuda.stream() for _ in range(nbuf)]
+    pin_load = [cuda.pinned_array((chunk, S), dtype=load_kwh.dtype) for _ in range(nbuf)]
+    d_load = [cuda.device_array((chunk, S), dtype=load_kwh.dtype) for _ in range(nbuf)]
+    pin_q = [
+        cuda.pinned_array((chunk, S), dtype=np.float64) if have_q else None for _ in range(nbuf)
+    ]
+    d_q = [
+        cuda.device_array((chunk, S), dtype=np.float64) if have_q else d_dummy_q
+        for _ in range(nbuf)
+    ]
+    pin_out = [
+        [cuda.pinned_array((chunk, *a.shape[1:]), dtype=a.dtype) for a in outs_host]
+        for _ in range(nbuf)
+    ]
+    d_out = [
+        [cuda.device_array((chunk, *a.shape[1:]), dtype=a.dtype) for a in outs_host]
+        for _ in range(nbuf)
+    ]
+    d_cap = cuda.to_device(np.ascontiguousarray(cap_kva, dtype=np.int64))
+    pending: list[tuple[int, int] | None] = [None] * nbuf
+
+    def finish(b: int) -> None:
+        streams[b].synchronize()
+        lo, nc = pending[b]
+        for h, p in zip(outs_host, pin_out[b], strict=True):
+            h[lo : lo + nc] = p[:nc]
+        pending[b] = None
+
+    for k, lo in enumerate(range(0, n, chunk)):
+        b = k % nbuf
+        st = streams[b]
+        if pending[b] is not None:
+            finish(b)  # buffer set b is free again once its previous chunk is back
+        nc = min(chunk, n - lo)
+        pin_load[b][:nc] = load_kwh[lo : lo + nc]
+        d_load[b][:nc].copy_to_device(pin_load[b][:nc], stream=st)
+        if have_q:
+            pin_q[b][:nc] = reactive_kvarh[lo : lo + nc]
+            d_q[b][:nc].copy_to_device(pin_q[b][:nc], stream=st)
+        dq = d_q[b][:nc] if have_q else d_dummy_q
+        outs = [d[:nc] for d in d_out[b]]
+        kernel[(nc + B - 1) // B, B, st](
+            dA,
+            np.int64(t),
+            d_load[b][:nc],
+            dq,
+            have_q,
+            d_steps[0],
+            d_steps[1],
+            d_steps[2],
+            d_month0,
+            np.int64(w_per_ckwh),
+            d_cap[lo : lo + nc],
+            d_yend,
+            *outs,
+        )
+        for d, p in zip(outs, pin_out[b], strict=True):
+            d.copy_to_host(p[:nc], stream=st)
+        pending[b] = (lo, nc)
+    for b in range(nbuf):
+        if pending[b] is not None:
+            finish(b)

@@ -1,0 +1,72 @@
+"""A whole comparison or sweep in one call: run, collect, summarise, plot, report.
+
+:func:`run_study` is what ``m2c compare`` and ``m2c sweep`` do: run every
+point x replication on Dask (:mod:`~m2c.sim.compare.runner`, resumable),
+write the tidy and monthly tables, summarise paired differences
+(:mod:`~m2c.sim.compare.stats`), draw the figures
+(:mod:`~m2c.sim.compare.plots`) and write the HTML report
+(:mod:`~m2c.sim.compare.report`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyarrow as pa
+
+from m2c.sim.compare import runner
+from m2c.sim.compare.stats import summary_table
+
+
+@dataclass(frozen=True)
+class Study:
+    """The tables of a finished comparison or sweep, and the figures written (PNG and SVG)."""
+
+    tidy: pa.Table
+    monthly: pa.Table
+    summary: pa.Table
+    figures: list[Path]
+
+
+def run_study(
+    points: list[runner.Point],
+    replications: int,
+    customers: int,
+    days: int,
+    seed: int,
+    out: str | Path,
+    *,
+    kind: str = "compare",
+    workers: int | None = None,
+    scheduler: str | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> Study:
+    """Run (or resume) ``points`` x ``replications``; write tables, figures and ``report.html``.
+
+    Arguments as :func:`m2c.sim.compare.runner.run_points`; ``out`` receives
+    ``comparison.parquet``/``.csv``, ``monthly.parquet``, ``figures/`` and
+    ``report.html``.
+    """
+    from m2c.sim.compare import plots, report  # matplotlib: loaded only when a study runs
+
+    out = Path(out)
+    files = runner.run_points(
+        points,
+        replications,
+        customers,
+        days,
+        seed,
+        out,
+        kind=kind,
+        workers=workers,
+        scheduler=scheduler,
+        progress=progress,
+    )
+    tidy, monthly = runner.collect(files, points)
+    runner.write_outputs(out, tidy, monthly)
+    summary = summary_table(tidy)
+    figs = plots.plot_folder(out)
+    report.write_report(out, points, summary, figs)
+    return Study(tidy, monthly, summary, figs)

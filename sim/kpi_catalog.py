@@ -1,0 +1,131 @@
+"""The one declaration of the county KPIs a run is summarised by: names, labels, units, formats.
+
+Every figure of a run's ``summary`` (:func:`m2c.sim.run.summarise`) is one
+:class:`Kpi` here: how it is taken over the run's months, the label and
+format the CLI prints it with, and the unit that comparison tables, reports
+and plot axes show. Add a new KPI here (and its monthly column in
+:mod:`m2c.sim.kpi`); :data:`COMPARED` and :data:`RUN_SUMMARY` pick which ones
+comparisons carry and ``m2c run`` prints. Money is integer fen (0.01 CNY);
+rates are fractions (1.0 = 100 %); definitions in ../shared/DOMAIN.md
+"Indicators" and :mod:`m2c.sim.kpi`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+#: How a KPI is taken over a run's monthly county rows; ``derived`` ones are
+#: computed from others (:func:`m2c.sim.run.summarise`).
+OVER_RUN = ("mean", "sum", "last", "max", "derived")
+
+
+@dataclass(frozen=True)
+class Kpi:
+    """One county KPI of a run.
+
+    Parameters
+    ----------
+    name : column of the monthly KPI table and key of the run summary.
+    label : what ``m2c run`` prints before the value.
+    unit : unit of the value (``fen``, ``fraction``, ``days``, ``count`` ...).
+    over_run : one of :data:`OVER_RUN`.
+    fmt : a ``str.format`` spec for the value, or ``"fen"``: shown in CNY, 2 decimals.
+    """
+
+    name: str
+    label: str
+    unit: str
+    over_run: str
+    fmt: str
+
+    def format(self, value: float) -> str:
+        """The value as printed (fen shown as CNY with thousands separators)."""
+        return f"{value / 100:,.2f}" if self.fmt == "fen" else self.fmt.format(value)
+
+
+CATALOG: tuple[Kpi, ...] = (
+    Kpi(
+        "recovery_rate_customer",
+        "recovery rate, per customer (mean of months)",
+        "fraction",
+        "mean",
+        "{:.2%}",
+    ),
+    Kpi(
+        "recovery_rate_station",
+        "recovery rate, station level (mean of months)",
+        "fraction",
+        "mean",
+        "{:.2%}",
+    ),
+    Kpi("old_arrears_ratio", "old-arrears ratio (end)", "fraction", "last", "{:.3%}"),
+    Kpi("old_arrears", "old arrears (end, CNY)", "fen", "last", "fen"),
+    Kpi("dso_days", "days sales outstanding (mean)", "days", "mean", "{:.1f}"),
+    Kpi("bad_debt", "bad debt written off (CNY)", "fen", "sum", "fen"),
+    Kpi("collection_cost", "collection cost (CNY)", "fen", "sum", "fen"),
+    Kpi("disconnections", "disconnections", "count", "sum", "{:,.0f}"),
+    Kpi("reconnections", "reconnections", "count", "sum", "{:,.0f}"),
+    Kpi(
+        "customer_days_without_supply",
+        "customer-days without supply",
+        "customer-days",
+        "sum",
+        "{:,.0f}",
+    ),
+    Kpi(
+        "penalty_pct", "station penalty (% of pay, summed over months)", "percent", "sum", "{:,.0f}"
+    ),
+    Kpi("arrears_90_plus", "arrears over 90 days (end, CNY)", "fen", "last", "fen"),
+    Kpi("billing_error_rate", "billing error rate (mean of months)", "fraction", "mean", "{:.2%}"),
+    Kpi("reading_error_rate", "estimated-read rate (mean of months)", "fraction", "mean", "{:.2%}"),
+    Kpi("crew_queue_max", "longest crew queue (jobs)", "jobs", "max", "{:,.0f}"),
+    Kpi(
+        "collection_cost_per_customer",
+        "collection cost per customer (CNY)",
+        "fen",
+        "derived",
+        "fen",
+    ),
+    Kpi("penalty_months", "station penalty months", "station-months", "derived", "{:,.0f}"),
+)
+
+#: KPIs by name.
+BY_NAME: dict[str, Kpi] = {k.name: k for k in CATALOG}
+
+#: The KPIs a comparison or sweep carries into its tidy table, in this order.
+COMPARED: tuple[str, ...] = (
+    "recovery_rate_customer",
+    "recovery_rate_station",
+    "old_arrears_ratio",
+    "old_arrears",
+    "dso_days",
+    "bad_debt",
+    "collection_cost",
+    "collection_cost_per_customer",
+    "disconnections",
+    "customer_days_without_supply",
+    "penalty_months",
+)
+
+#: The county figures ``m2c run`` prints after a run, in this order.
+RUN_SUMMARY: tuple[str, ...] = (
+    "recovery_rate_customer",
+    "recovery_rate_station",
+    "old_arrears_ratio",
+    "dso_days",
+    "collection_cost",
+    "bad_debt",
+    "disconnections",
+    "customer_days_without_supply",
+    "penalty_months",
+    "crew_queue_max",
+)
+
+#: ``{name: how}`` of the KPIs taken directly from the monthly rows (not derived).
+SUMMARISED: dict[str, str] = {k.name: k.over_run for k in CATALOG if k.over_run != "derived"}
+
+
+def unit(name: str) -> str:
+    """The unit of KPI ``name``, or ``""`` for a column that is not a catalogued KPI."""
+    kpi = BY_NAME.get(name)
+    return kpi.unit if kpi else ""
