@@ -9,6 +9,7 @@ until a duration passes or Ctrl-C (:func:`~m2c.devices.emulate.serve_until`);
 
 from __future__ import annotations
 
+import logging
 import sys
 from pathlib import Path
 
@@ -18,7 +19,7 @@ from m2c.cli.errors import reported
 from m2c.devices.emulate import serve_until, start_emulator
 from m2c.devices.protocol import MeterProtocol
 from m2c.devices.readout import read_value
-from m2c.devices.server import ReplyTiming
+from m2c.devices.server import DEFAULT_IDLE_TIMEOUT_S, DEFAULT_MAX_CONNECTIONS, ReplyTiming
 from m2c.devices.state import InMemoryState
 from m2c.devices.transport import SerialSettings
 from m2c.sim.hil.feed import scenario_feed
@@ -53,10 +54,23 @@ def emulate(
     day_seconds: float | None = typer.Option(
         None, min=0.01, help="with --scenario: then advance one simulated day every N seconds"
     ),
+    max_connections: int = typer.Option(
+        DEFAULT_MAX_CONNECTIONS,
+        min=1,
+        help="TCP: clients served at once; one more is closed at once (logged)",
+    ),
+    idle_timeout: float = typer.Option(
+        DEFAULT_IDLE_TIMEOUT_S,
+        help="TCP: close a client after this many seconds without a byte (logged)",
+    ),
 ) -> None:
     """Serve emulated meters; print the pty path or address, then serve until Ctrl-C."""
     feed = None
     with reported():
+        if not idle_timeout > 0:
+            raise typer.BadParameter(
+                f"{idle_timeout}: expected seconds > 0", param_hint="'--idle-timeout'"
+            )
         if scenario is not None:
             feed = scenario_feed(
                 load_scenario(scenario),
@@ -71,7 +85,21 @@ def emulate(
         timing = ReplyTiming(
             delay_ms / 1000, SerialSettings(pace_baud, "8E1") if pace_baud else None
         )
-        running = start_emulator(protocol, port, provider, timing=timing)
+        running = start_emulator(
+            protocol,
+            port,
+            provider,
+            timing=timing,
+            max_connections=max_connections,
+            idle_timeout_s=idle_timeout,
+        )
+    # refused and idle-closed connections: one line each on stderr
+    server_log = logging.getLogger("m2c.devices.server")
+    if not server_log.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%H:%M:%S"))
+        server_log.addHandler(handler)
+        server_log.propagate = False
     with running:
         typer.echo(running.where)
         typer.echo(

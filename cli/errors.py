@@ -22,7 +22,7 @@ from rich.text import Text
 
 from m2c.core.ledger import LedgerImbalanceError
 from m2c.core.tariffs import TariffFileError
-from m2c.devices.errors import DeviceError, SettingsError
+from m2c.devices.errors import DeviceError, PortUnavailableError, SettingsError
 from m2c.sim.hil.session import AssignmentError, HilInterrupted
 from m2c.sim.loadfile import LoadFileError
 from m2c.sim.scenario import ScenarioError
@@ -35,6 +35,7 @@ REFUSALS: tuple[tuple[type[BaseException], str, int], ...] = (
     (LoadFileError, "error:", 2),
     (AssignmentError, "error:", 2),
     (SettingsError, "error:", 2),
+    (PortUnavailableError, "error:", 2),
     (DeviceError, "meter error:", 2),
     (FileNotFoundError, "error:", 2),
     (ValueError, "error:", 2),

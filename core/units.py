@@ -35,6 +35,9 @@ PRICE_ENERGY_TO_FEN = 1_000_000
 #: micro-yuan per unit -> fen.
 MICRO_YUAN_PER_FEN = 10_000
 
+#: Largest energy of one interval step, kWh (so a year of steps sums in int64).
+MAX_STEP_KWH = 1e9
+
 HALF_UP = 0
 HALF_EVEN = 1
 ROUNDING_MODES = {"half_up": HALF_UP, "half_even": HALF_EVEN}

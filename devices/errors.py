@@ -113,6 +113,10 @@ class TransportError(DeviceError):
     """The port could not be opened, read or written."""
 
 
+class PortUnavailableError(TransportError):
+    """A port to serve emulated meters on cannot be used (in use, not local, no permission)."""
+
+
 class ReplyTimeoutError(DeviceError):
     """No valid reply arrived before the timeout (one attempt)."""
 

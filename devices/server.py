@@ -10,7 +10,11 @@ pymodbus's own servers, :mod:`m2c.devices.modbus.emulator`.)
 :class:`PtyServer` prints a path that any program, including third-party
 DL/T 645 tools, can open; :class:`TcpServer` listens on 127.0.0.1 by default
 (``socket://127.0.0.1:PORT`` for pyserial), one thread per connection through
-the standard library's :class:`socketserver.ThreadingTCPServer`. Both add a
+the standard library's :class:`socketserver.ThreadingTCPServer`, at most
+``max_connections`` at once (a connection beyond that is closed at once) and
+each closed after ``idle_timeout_s`` without a byte received (issue 13: 1 000
+idle clients held 1 000 threads forever); both events are logged on the
+``m2c.devices.server`` logger (WARNING). Both servers add a
 configurable turnaround delay and can pace replies at a baud rate
 (:class:`ReplyTiming`) so that timings look like a real RS-485 bus; both
 default to no delay for tests.
@@ -27,6 +31,7 @@ Example::
 from __future__ import annotations
 
 import contextlib
+import logging
 import socket
 import socketserver
 import threading
@@ -35,7 +40,17 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Protocol
 
+from m2c.devices.errors import SettingsError
 from m2c.devices.transport import PtyPair, SerialSettings
+
+log = logging.getLogger(__name__)
+
+#: Default bound on simultaneous TCP connections of one emulator: a real data
+#: concentrator or head-end talks to a meter bus over one or a few sockets.
+DEFAULT_MAX_CONNECTIONS = 64
+#: Default seconds without a received byte before a TCP connection is closed.
+#: Head-end systems poll at most every few minutes and reconnect when needed.
+DEFAULT_IDLE_TIMEOUT_S = 120.0
 
 
 class StreamBus(Protocol):
@@ -74,16 +89,29 @@ def _serve_stream(
     write: Callable[[bytes], None],
     timing: ReplyTiming,
     stop: threading.Event,
-) -> None:
-    """Answer requests on one stream until ``stop``, EOF (``read`` gives None) or an OSError."""
+    idle_timeout_s: float | None = None,
+) -> str:
+    """Answer requests on one stream until ``stop``, EOF, an OSError or idleness.
+
+    ``read(timeout)`` returns the bytes received (``b""`` when none came
+    within ``timeout``) or None at end of stream. Returns why it stopped:
+    ``"stop"``, ``"eof"``, ``"error"`` or ``"idle"`` (nothing received for
+    ``idle_timeout_s`` seconds; None never times out).
+    """
     replies = bus.session()
+    last = time.monotonic()
     while not stop.is_set():
         try:
             chunk = read(0.05)
         except OSError:
-            return
+            return "error"
         if chunk is None:
-            return
+            return "eof"
+        if not chunk:
+            if idle_timeout_s is not None and time.monotonic() - last >= idle_timeout_s:
+                return "idle"
+            continue
+        last = time.monotonic()
         for wire in replies(chunk):
             delay = timing.delay_for(len(wire))
             if delay > 0:
@@ -91,7 +119,8 @@ def _serve_stream(
             try:
                 write(wire)
             except OSError:
-                return
+                return "error"
+    return "stop"
 
 
 class PtyServer:
@@ -151,7 +180,23 @@ class _ConnectionHandler(socketserver.BaseRequestHandler):
             return data or None  # b"" from recv = peer closed
 
         with owner.track(conn):
-            _serve_stream(owner.bus, read, conn.sendall, owner.timing, owner.stop_event)
+            why = _serve_stream(
+                owner.bus, read, conn.sendall, owner.timing, owner.stop_event, owner.idle_timeout_s
+            )
+        if why == "idle":
+            log.warning(
+                "emulator %s: closed the connection from %s: idle for %g s (idle timeout)",
+                owner.url,
+                _peer(self.client_address),
+                owner.idle_timeout_s,
+            )
+
+
+def _peer(address: object) -> str:
+    """``HOST:PORT`` of a client address tuple."""
+    if isinstance(address, tuple) and len(address) >= 2:
+        return f"{address[0]}:{address[1]}"
+    return str(address)
 
 
 class _ThreadingServer(socketserver.ThreadingTCPServer):
@@ -162,7 +207,51 @@ class _ThreadingServer(socketserver.ThreadingTCPServer):
 
     def __init__(self, owner: TcpServer, address: tuple[str, int]):
         self.owner = owner
+        self.active = 0  # connections being served (each holds one thread)
+        self.active_lock = threading.Lock()
+        self.refusal_logged_at = -1e9  # time.monotonic() of the last refusal logged
+        self.refused_unlogged = 0
         super().__init__(address, _ConnectionHandler)
+
+    def process_request(self, request, client_address) -> None:
+        """Start a thread for the connection, or close it when ``max_connections`` are open."""
+        limit = self.owner.max_connections
+        with self.active_lock:
+            full = self.active >= limit
+            if not full:
+                self.active += 1
+        if full:
+            # One line per refusal, but at most one a second under a flood
+            # (the count of the ones not logged goes on the next line).
+            now = time.monotonic()
+            if now - self.refusal_logged_at >= 1.0:
+                more = f" ({self.refused_unlogged} more refused)" if self.refused_unlogged else ""
+                log.warning(
+                    "emulator %s: refused the connection from %s: already serving "
+                    "max_connections = %d%s",
+                    self.owner.url,
+                    _peer(client_address),
+                    limit,
+                    more,
+                )
+                self.refusal_logged_at, self.refused_unlogged = now, 0
+            else:
+                self.refused_unlogged += 1
+            self.shutdown_request(request)
+            return
+        try:
+            super().process_request(request, client_address)
+        except BaseException:  # the thread did not start: give its place back
+            with self.active_lock:
+                self.active -= 1
+            raise
+
+    def process_request_thread(self, request, client_address) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            with self.active_lock:
+                self.active -= 1
 
 
 class TcpServer:
@@ -178,6 +267,20 @@ class TcpServer:
         0 picks a free port; read it back from :attr:`port`.
     timing : ReplyTiming, optional
         Turnaround delay and pacing of every reply.
+    max_connections : int
+        Connections served at once (>= 1); one more is accepted and closed
+        immediately, with a WARNING log line naming the client (at most one
+        line a second; the next line counts those not logged).
+    idle_timeout_s : float or None
+        Seconds without a received byte after which a connection is closed
+        (> 0, WARNING log line); None keeps idle connections open forever.
+
+    Raises
+    ------
+    SettingsError
+        For a bad ``max_connections`` or ``idle_timeout_s``.
+    OSError
+        When the port cannot be bound (e.g. in use).
     """
 
     def __init__(
@@ -186,9 +289,20 @@ class TcpServer:
         host: str = "127.0.0.1",
         port: int = 0,
         timing: ReplyTiming | None = None,
+        *,
+        max_connections: int = DEFAULT_MAX_CONNECTIONS,
+        idle_timeout_s: float | None = DEFAULT_IDLE_TIMEOUT_S,
     ):
+        if isinstance(max_connections, bool) or not (
+            isinstance(max_connections, int) and max_connections >= 1
+        ):
+            raise SettingsError(f"max_connections {max_connections!r}: expected an integer >= 1")
+        if idle_timeout_s is not None and not idle_timeout_s > 0:
+            raise SettingsError(f"idle_timeout_s {idle_timeout_s!r}: expected seconds > 0 or None")
         self.bus = bus
         self.timing = timing or ReplyTiming()
+        self.max_connections = max_connections
+        self.idle_timeout_s = idle_timeout_s
         self.stop_event = threading.Event()
         self._conns: set[socket.socket] = set()
         self._conns_lock = threading.Lock()
