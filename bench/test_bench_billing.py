@@ -16,11 +16,17 @@ Figures go to ``benchmark.extra_info`` and are printed; nothing asserts a wall t
   and ``ratio_to_stream`` against a streaming sum over the same load array;
 * a plain-NumPy (vectorised, no Numba) implementation of the same interval
   bill on ``M2C_BENCH_NUMPY`` customers (default 2 000): it must give the same
-  bills to the fen; ``speedup_vs_numpy`` = NumPy time / kernel time.
+  bills to the fen; ``speedup_vs_numpy`` = NumPy time / kernel time;
+* a real URDB record (PG&E E-19) on ``M2C_BENCH_URDB`` hourly customer-years
+  (default 4 000, float64 at 0.001 kWh): ``ratio_to_stream`` and, when NREL
+  PySAM is installed, ``speedup_vs_pysam`` (PySAM's time per customer-year on
+  ``M2C_BENCH_PYSAM`` customers, default 20, measured in the same run).
 """
 
+import json
 import os
 import time
+from pathlib import Path
 
 import numpy as np
 from numba import get_num_threads, njit, prange
@@ -118,18 +124,22 @@ def test_bench_register_bills(benchmark):
     out_period = np.zeros((n, P), dtype=np.int64)
     out_block = np.zeros((n, KB), dtype=np.int64)
     lines = np.zeros((n, N_LINES), dtype=np.int64)
+    qmax = np.full(n, -1, dtype=np.int64)
 
     def kernel():
         bill_register_kernel(
             A,
             tid,
             energy,
+            10,  # register centi-kWh: the kernel bills Wh (x 10)
             6,
+            31,
             ytd,
             dmax,
             pd,
             cap,
             q,
+            qmax,
             ytd_billed,
             False,
             out_period,
@@ -145,12 +155,15 @@ def test_bench_register_bills(benchmark):
         A,
         tid[:10],
         energy[:10],
+        10,
         6,
+        31,
         ytd[:10],
         dmax[:10],
         pd[:10],
         cap[:10],
         q[:10],
+        qmax[:10],
         ytd_billed[:10],
         False,
         out_period[:10],
@@ -233,13 +246,13 @@ def _tou_tiers_demand() -> Tariff:
     return Tariff(
         "bench",
         (
-            (Tier(20_000, 600_000), Tier(None, 700_000)),
-            (Tier(None, 1_000_000),),
-            (Tier(None, 300_000),),
+            (Tier(200_000, 600_000_000), Tier(None, 700_000_000)),
+            (Tier(None, 1_000_000_000),),
+            (Tier(None, 300_000_000),),
         ),
         sched,
         sched,
-        flat_demand=((DemandTier(None, 30_000_000),),),
+        flat_demand=((DemandTier(None, 30_000_000_000),),),
         flat_demand_months=tuple([0] * 12),
     )
 
@@ -247,7 +260,7 @@ def _tou_tiers_demand() -> Tariff:
 def numpy_interval_bill(load: np.ndarray, start: str, tariff: Tariff) -> np.ndarray:
     """What a user would write with NumPy alone: TOU energy + tiers + demand per month (fen).
 
-    Same rules as the kernel: each hour rounded half-up to 0.01 kWh, the flat period's
+    Same rules as the kernel: each hour rounded half-up to the Wh, the flat period's
     first 200 kWh at 0.60 and the rest at 0.70, peak 1.00, valley 0.30, each period a
     line rounded once to fen, demand 30 CNY/kW on the month's largest hour.
     """
@@ -256,16 +269,21 @@ def numpy_interval_bill(load: np.ndarray, start: str, tariff: Tariff) -> np.ndar
     month = (t.astype("datetime64[M]").astype(np.int64)) % 12
     hour = (t - t.astype("datetime64[D]")).astype(np.int64)
     period = np.array(tariff.weekday_schedule[0])[hour]
-    ckwh = np.floor(load.astype(np.float64) * 100 + 0.5).astype(np.int64)
+    wh = np.floor(load.astype(np.float64) * 1000 + 0.5).astype(np.int64)
     total = np.zeros((load.shape[0], 12), dtype=np.int64)
+    d = 10**10  # Wh x nano-yuan/kWh -> fen
     for m in range(12):
         sel = month == m
-        e = [ckwh[:, sel & (period == p)].sum(axis=1) for p in range(3)]
-        flat1 = np.minimum(e[0], 20_000)
-        uy = (flat1 * 600_000 + (e[0] - flat1) * 700_000, e[1] * 1_000_000, e[2] * 300_000)
-        energy = sum((x + 500_000) // 1_000_000 for x in uy)
-        dmax_w = ckwh[:, sel].max(axis=1) * 10
-        demand = (dmax_w * 30_000_000 + 5_000_000) // 10_000_000
+        e = [wh[:, sel & (period == p)].sum(axis=1) for p in range(3)]
+        flat1 = np.minimum(e[0], 200_000)
+        nu = (
+            flat1 * 600_000_000 + (e[0] - flat1) * 700_000_000,
+            e[1] * 1_000_000_000,
+            e[2] * 300_000_000,
+        )
+        energy = sum((x + d // 2) // d for x in nu)
+        dmax_w = wh[:, sel].max(axis=1)  # hourly: W = Wh
+        demand = (dmax_w * 30_000_000_000 + d // 2) // d
         total[:, m] = energy + demand
     return total
 
@@ -334,4 +352,111 @@ def test_bench_interval_bills(benchmark):
         f"({info['stream_gb_per_s']:.2f} GB/s); ratio_to_stream "
         f"{info['ratio_to_stream']:.2f}; NumPy on {N_NUMPY:,}: {t_np:.2f} s vs kernel "
         f"{t_nb:.3f} s, speedup_vs_numpy {info['speedup_vs_numpy']:.1f}x"
+    )
+
+
+# --- (d) a real URDB record against NREL PySAM --------------------------------------------
+
+N_URDB = int(os.environ.get("M2C_BENCH_URDB", "4000"))
+N_PYSAM = int(os.environ.get("M2C_BENCH_PYSAM", "20"))
+URDB_RECORD = (
+    Path(__file__).resolve().parents[1]
+    / "tests"
+    / "core"
+    / "data"
+    / "urdb"
+    / "pge-e-19-secondary-5cef0a415457a33576f60fe2.json"
+)
+
+
+def test_bench_interval_urdb_vs_pysam(benchmark):
+    """PG&E E-19 (5 TOU periods, TOU + flat demand, $/day fixed): m2c vs PySAM.
+
+    Hourly float64 loads at 0.001 kWh resolution, billed from 2018-01-01 (PySAM's
+    calendar). ``ratio_to_stream`` against a streaming sum of the same array;
+    ``speedup_vs_pysam`` = PySAM's time per customer-year (one model reused, only the
+    load changes: the most favourable way to run it) / m2c's, with all of m2c's threads,
+    and ``speedup_vs_pysam_per_core`` with m2c's time multiplied by the cores. The first
+    ``N_PYSAM`` bills must agree with PySAM's to line rounding (tests/core/test_urdb_pysam.py
+    checks every line; here the month totals).
+    """
+    from m2c.core.tariffs.urdb import load_urdb
+
+    tariff = load_urdb(URDB_RECORD)
+    rng = np.random.default_rng(4)
+    hours = np.arange(HOURS)
+    daily = 1 + 0.6 * np.sin((hours % 24 - 6) / 24 * 2 * np.pi)
+    load = np.round(rng.gamma(1.5, 0.6, (N_URDB, HOURS)) * daily * 20 + 0.1, 3)
+    bill_interval(tariff, load[:2], start="2018-01-01", backend="cpu")  # compile
+    stream_load(load[:2])
+    t_stream = _best(lambda: stream_load(load))
+
+    def bill_all():
+        return bill_interval(tariff, load, start="2018-01-01", backend="cpu")
+
+    bills = benchmark.pedantic(bill_all, rounds=3, iterations=1)
+    t_kernel = benchmark.stats.stats.min
+    cores = os.cpu_count()
+    info = {
+        "record": URDB_RECORD.name,
+        "customer_years": N_URDB,
+        "cores": cores,
+        "numba_threads": get_num_threads(),
+        "kernel_s": t_kernel,
+        "stream_s": t_stream,
+        "us_per_customer_year": t_kernel / N_URDB * 1e6,
+        "ratio_to_stream": t_kernel / t_stream,
+    }
+    try:
+        from PySAM import Utilityrate5
+        from PySAM.UtilityRateTools import URDBv8_to_ElectricityRates
+    except ImportError:
+        info["speedup_vs_pysam"] = None
+        info["pysam"] = "not installed (pip install nrel-pysam)"
+    else:
+        record = json.loads(URDB_RECORD.read_text(encoding="utf-8"))
+        record = record["items"][0] if "items" in record else record
+        m = Utilityrate5.new()
+        m.ElectricityRates.assign(URDBv8_to_ElectricityRates(record))
+        m.ElectricityRates.rate_escalation = [0]
+        m.Lifetime.analysis_period = 1
+        m.Lifetime.system_use_lifetime_output = 0
+        m.Lifetime.inflation_rate = 0
+        m.SystemOutput.gen = [0.0] * HOURS
+        m.SystemOutput.degradation = [0]
+        n_ps = min(N_PYSAM, N_URDB)
+        rows = [load[i].tolist() for i in range(n_ps)]
+        totals = np.zeros((n_ps, 12))
+        t0 = time.perf_counter()
+        for i in range(n_ps):
+            m.Load.load = rows[i]
+            m.execute(0)
+            totals[i] = np.asarray(m.Outputs.utility_bill_w_sys_ym)[1]
+        t_pysam = (time.perf_counter() - t0) / n_ps
+        # PySAM bills the $/day fixed charge x 365/12 a month, m2c x the month's days
+        per_day = float(record["fixedchargefirstmeter"])
+        days = np.array([31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])
+        ref = totals * 100 + per_day * 100 * (days - 365 / 12)
+        assert np.abs(bills.total_fen[:n_ps] - ref).max() <= 6  # 12 lines at most, rounded
+        t_m2c = t_kernel / N_URDB
+        info.update(
+            {
+                "pysam_customers": n_ps,
+                "pysam_ms_per_customer_year": t_pysam * 1e3,
+                "speedup_vs_pysam": t_pysam / t_m2c,
+                "speedup_vs_pysam_per_core": t_pysam / (t_m2c * cores),
+            }
+        )
+    benchmark.extra_info.update(info)
+    sp = info["speedup_vs_pysam"]
+    print(
+        f"\ninterval URDB {URDB_RECORD.name[:22]} ({N_URDB:,} customer-years hourly float64, "
+        f"{cores} cores): {info['us_per_customer_year']:.1f} us per customer-year; "
+        f"ratio_to_stream {info['ratio_to_stream']:.2f}; "
+        + (
+            "PySAM not installed"
+            if sp is None
+            else f"PySAM {info['pysam_ms_per_customer_year']:.2f} ms per customer-year: "
+            f"speedup_vs_pysam {sp:.0f}x ({info['speedup_vs_pysam_per_core']:.0f}x per core)"
+        )
     )

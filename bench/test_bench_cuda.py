@@ -58,6 +58,10 @@ def _gpu_name(sim: bool) -> str:
     return name.decode() if isinstance(name, bytes) else str(name)
 
 
+#: Days of the 12 billed months of 2025 (daily charges and tier bounds).
+MONTH_DAYS = np.array([31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], dtype=np.int64)
+
+
 def _inputs(n_e2e: int):
     table = compile_tariffs([bundled_tariff(TARIFF)])
     A = table.arrays
@@ -79,6 +83,7 @@ def _outputs(n: int, table, alloc):
         (n, 12, P),
         (n, 12),
         (n, 12, PD),
+        (n, 12),
         (n, 12),
         (n, 12, P),
         (n, 12, KB),
@@ -108,6 +113,7 @@ def test_bench_interval_cuda(benchmark) -> None:
         cuda.to_device(np.ascontiguousarray(a, dtype=np.int32)) for a in (idx, eperiod, dperiod)
     ]
     d_m0, d_ye = cuda.to_device(month0), cuda.to_device(year_end)
+    d_md = cuda.to_device(MONTH_DAYS)
     d_cap = cuda.to_device(np.full(n, 400, dtype=np.int64))
     d_q = cuda.to_device(np.zeros((1, 1)))
     outs = _outputs(n, table, lambda s, dt: cuda.device_array(s, dtype=dt))
@@ -118,8 +124,22 @@ def test_bench_interval_cuda(benchmark) -> None:
     def run_kernel() -> float:
         start, stop = cuda.event(), cuda.event()
         start.record()
+        # hourly steps in whole Wh (res 1, one-step demand window, 1 W per Wh)
         kernel[(n + B - 1) // B, B](
-            dA, np.int64(0), d_load, d_q, False, *d_steps, d_m0, np.int64(10), d_cap, d_ye, *outs
+            dA,
+            np.int64(0),
+            d_load,
+            d_q,
+            False,
+            *d_steps,
+            d_m0,
+            d_md,
+            np.int64(1),
+            np.int64(1),
+            np.int64(1),
+            d_cap,
+            d_ye,
+            *outs,
         )
         stop.record()
         stop.synchronize()
@@ -143,8 +163,12 @@ def test_bench_interval_cuda(benchmark) -> None:
         eperiod,
         dperiod,
         month0,
-        np.int64(10),
+        MONTH_DAYS,
+        np.int64(1),
+        np.int64(1),
+        np.int64(1),
         np.zeros((0, 0)),
+        np.zeros((0, 0), dtype=np.int64),
         np.full(n_e2e, 400, dtype=np.int64),
         year_end,
     )
@@ -173,8 +197,12 @@ def test_bench_interval_cuda(benchmark) -> None:
         eperiod,
         dperiod,
         month0,
-        np.int64(10),
+        MONTH_DAYS,
+        np.int64(1),
+        np.int64(1),
+        np.int64(1),
         np.zeros((0, 0)),
+        np.zeros((0, 0), dtype=np.int64),
         np.full(n_cpu, 400, dtype=np.int64),
         year_end,
     )

@@ -16,7 +16,7 @@ import numpy as np
 
 from m2c.core import rng
 from m2c.core.tariffs import TariffTable, bundled_tariff, compile_tariffs
-from m2c.core.units import energy_charge_fen
+from m2c.core.units import NANO_PER_FEN, energy_charge_fen, nu_to_uy
 from m2c.sim.consumption import CLASS_NAMES, HOURLY_SHAPES, LEVEL_SIGMA, levels
 from m2c.sim.scenario import CLASSES, SEGMENTS, Scenario
 
@@ -153,7 +153,7 @@ def build_fleet(sc: Scenario, n: int, seed: int) -> Fleet:
     q_ratio_ppm = np.where(klass == INDUSTRIAL, np.round(np.tan(np.arccos(pf)) * 1e6), 0)
     A = table.arrays
     # Prepaid daily debit at the first tier of the tariff's first (flat) period.
-    prepaid_price = A.e_price[:, 0, 0][tariff_id].astype(np.int64)
+    prepaid_price = nu_to_uy(A.e_price[:, 0, 0])[tariff_id]
     typical = np.array(
         [
             energy_charge_fen(int(round(b * 100)), int(p))
@@ -161,8 +161,8 @@ def build_fleet(sc: Scenario, n: int, seed: int) -> Fleet:
         ],
         dtype=np.int64,
     )
-    # micro-yuan per kVA-month x kVA -> fen (half-up)
-    basic_month = (A.basic_kva[tariff_id] * capacity + 5_000) // 10_000
+    # nano-yuan per kVA-month x kVA -> fen (half-up)
+    basic_month = (A.basic_kva[tariff_id] * capacity + NANO_PER_FEN // 2) // NANO_PER_FEN
     season = np.array([c.season for c in classes], dtype=np.float64)
     shapes = np.array([HOURLY_SHAPES[c] for c in CLASS_NAMES], dtype=np.float64)
     shape_max = shapes.max(axis=1) / shapes.sum(axis=1)

@@ -6,7 +6,7 @@ without one, draws a sample fleet of hourly loads from the consumption model
 (so a new user sees m2c work with no data of their own), and bills it with
 :func:`m2c.core.bill_interval`. :func:`bills_table` gives every bill line per
 customer and month, :func:`monthly_totals` the fleet's monthly sums. Money
-in fen, energy in centi-kWh (core/units.py).
+in fen, energy in Wh (core/units.py).
 """
 
 from __future__ import annotations
@@ -60,8 +60,11 @@ LINE_COLUMNS = (
 )
 
 
-def resolve_tariff(spec: str) -> Tariff:
+def resolve_tariff(spec: str, *, strict: bool = False) -> Tariff:
     """A bundled tariff name, a ``.toml`` tariff file or a URDB ``.json`` record.
+
+    ``strict`` refuses a URDB record with charges m2c does not bill
+    (:func:`m2c.core.tariffs.urdb.load_urdb`).
 
     Raises
     ------
@@ -76,7 +79,7 @@ def resolve_tariff(spec: str) -> Tariff:
     if path.suffix == ".json" and path.is_file():
         from m2c.core.tariffs.urdb import load_urdb
 
-        return load_urdb(path)
+        return load_urdb(path, strict=strict)
     raise TariffFileError(
         f"--tariff {spec!r} is neither a bundled tariff ({', '.join(bundled_tariff_names())}) "
         "nor an existing .toml / URDB .json file"
@@ -141,13 +144,21 @@ def bill_load(
     customers: int = 1000,
     seed: int = 2025,
     year: int = 2025,
+    strict: bool = False,
+    step_resolution_wh: int = 1,
+    system_peak: list[str] | None = None,
 ) -> BilledLoad:
     """Bill ``load`` (a CSV, or without one a sample fleet) with tariff spec ``tariff``.
 
     The sample has ``customers`` customers of the class the tariff's name
     suggests, hourly steps over calendar ``year``; two-part industrial and
     critical tariffs get a capacity (:data:`SAMPLE_CAPACITY_KVA`) and reactive
-    energy (PF about 0.89) so every line item shows.
+    energy (PF about 0.89) so every line item shows. ``strict`` refuses a
+    tariff with a charge that cannot be billed from the data (the bill's notes
+    list them otherwise); ``step_resolution_wh`` is 1 (each step to the Wh,
+    exact for 0.001 kWh data) or 10 (0.01 kWh register resolution);
+    ``system_peak`` lists the system-peak hours (ISO, e.g. ``2025-07-15T16:00``)
+    on which a coincident demand charge is billed (:func:`system_peak_steps`).
 
     Raises
     ------
@@ -155,7 +166,7 @@ def bill_load(
         For an unknown or invalid tariff, an invalid load file, or a load the
         tariff cannot bill; the message names the file, field and expectation.
     """
-    t = resolve_tariff(tariff)
+    t = resolve_tariff(tariff, strict=strict)
     klass = guess_class(t)
     data = (
         sample_load(klass, customers, seed, year)
@@ -170,8 +181,43 @@ def bill_load(
             "capacity_kva": np.full(n, SAMPLE_CAPACITY_KVA[klass]),
             "reactive_kvarh": data.kwh * SAMPLE_Q_OVER_P,
         }
-    bills = bill_interval(t, data.kwh, start=data.start, step_minutes=data.step_minutes, **extra)
+    bills = bill_interval(
+        t,
+        data.kwh,
+        start=data.start,
+        step_minutes=data.step_minutes,
+        strict=strict,
+        step_resolution_wh=step_resolution_wh,
+        system_peak_steps=None if not system_peak else system_peak_steps(data, system_peak),
+        **extra,
+    )
     return BilledLoad(t, data, bills, time.perf_counter() - t0)
+
+
+def system_peak_steps(load: IntervalLoad, hours: list[str]) -> np.ndarray:
+    """Bool (n_steps,): the steps of ``load`` that fall in one of the system-peak ``hours``.
+
+    Raises
+    ------
+    ValueError
+        For an hour that is not an ISO date-time or that the load does not cover.
+    """
+    t0 = np.datetime64(load.start, "m")
+    times = t0 + np.arange(load.kwh.shape[1]) * np.timedelta64(load.step_minutes, "m")
+    step_hour = times.astype("datetime64[h]")
+    mask = np.zeros(times.shape[0], dtype=bool)
+    for h in hours:
+        try:
+            hour = np.datetime64(h, "h")
+        except ValueError:
+            raise ValueError(
+                f"--system-peak {h!r}: expected an ISO hour like 2025-07-15T16:00"
+            ) from None
+        hit = step_hour == hour
+        if not hit.any():
+            raise ValueError(f"--system-peak {h!r}: the load does not cover that hour")
+        mask |= hit
+    return mask
 
 
 def bills_table(load: IntervalLoad, bills: MonthlyBills) -> pa.Table:
@@ -181,7 +227,7 @@ def bills_table(load: IntervalLoad, bills: MonthlyBills) -> pa.Table:
     cols = {
         "customer": np.repeat(np.array(load.customers, dtype=object), m),
         "month": np.tile(np.array(bills.months[:m], dtype=object), n),
-        "energy_ckwh": bills.energy_ckwh[:, :m].sum(axis=2).reshape(-1),
+        "energy_wh": bills.energy_wh[:, :m].sum(axis=2).reshape(-1),
         "max_demand_w": bills.max_demand_w[:, :m].reshape(-1),
         "pf_hundredths": bills.pf_hundredths[:, :m].reshape(-1),
     }
@@ -196,8 +242,8 @@ def monthly_totals(billed: BilledLoad) -> tuple[list[str], list[tuple[str, list[
     Returns
     -------
     labels : the bill lines shown (the total, and every line not zero all year).
-    rows : ``(month, [energy_ckwh, line_fen...])`` per billed month, then ``("year", ...)``;
-        integers, energy in centi-kWh and lines in fen, in the order of ``labels``.
+    rows : ``(month, [energy_wh, line_fen...])`` per billed month, then ``("year", ...)``;
+        integers, energy in Wh and lines in fen, in the order of ``labels``.
     """
     bills = billed.bills
     shown = [
@@ -208,11 +254,11 @@ def monthly_totals(billed: BilledLoad) -> tuple[list[str], list[tuple[str, list[
         rows.append(
             (
                 bills.months[j],
-                [int(bills.energy_ckwh[:, j].sum())]
+                [int(bills.energy_wh[:, j].sum())]
                 + [int(getattr(bills, a)[:, j].sum()) for a, _ in shown],
             )
         )
     rows.append(
-        ("year", [int(bills.energy_ckwh.sum())] + [int(getattr(bills, a).sum()) for a, _ in shown])
+        ("year", [int(bills.energy_wh.sum())] + [int(getattr(bills, a).sum()) for a, _ in shown])
     )
     return [label for _, label in shown], rows

@@ -10,14 +10,16 @@ and call the kernels in :mod:`m2c.core.billing.kernels`:
 
 Bills carry their line items (energy by period, block adders, demand, basic,
 fixed, PF adjustment, minimum), so a user can see why a bill is what it is.
-All money is int64 fen; ``total`` gives CNY as float for display.
+All money is int64 fen; ``total`` gives CNY as float for display. Billed
+energy is summed exactly in Wh and rounded once per line (core/units.py);
+both wrappers refuse a bill whose quantity x price could leave int64.
 
 Example::
 
     >>> import numpy as np
     >>> from m2c.core import bill_register, compile_tariffs
     >>> from m2c.core.tariffs.model import Tariff, Tier
-    >>> table = compile_tariffs([Tariff("flat", ((Tier(None, 500_000),),))])
+    >>> table = compile_tariffs([Tariff("flat", ((Tier(None, 500_000_000),),))])
     >>> bills = bill_register(table, np.array([0]), np.array([[12_345]]), month=3)
     >>> int(bills.total_fen[0])  # 123.45 kWh x 0.5 CNY/kWh = 61.725 -> 61.73 CNY
     6173
@@ -35,7 +37,9 @@ from m2c.core.billing.kernels import (
     L_BASIC,
     L_BLOCKS,
     L_DEMAND,
+    L_DEMAND_COINCIDENT,
     L_DEMAND_FLAT,
+    L_DEMAND_REACTIVE,
     L_DEMAND_TOU,
     L_ENERGY,
     L_FIXED,
@@ -50,7 +54,17 @@ from m2c.core.billing.kernels import (
 from m2c.core.calendar import is_weekend
 from m2c.core.tariffs.compiled import TariffTable, compile_tariffs
 from m2c.core.tariffs.model import Tariff
-from m2c.core.units import FEN_PER_YUAN
+from m2c.core.units import (
+    FEN_PER_YUAN,
+    INT64_MAX,
+    MAX_LINE_UNITS,
+    MAX_SHARED_WH,
+    MAX_STEP_KWH,
+    NANO_PER_FEN,
+    ROUNDING_MODES,
+    WH_PER_CKWH,
+    round_div_array,
+)
 
 
 class _Lines:
@@ -80,6 +94,16 @@ class _Lines:
     @property
     def demand_tou_fen(self) -> np.ndarray:
         return self.lines[..., L_DEMAND_TOU]
+
+    @property
+    def demand_coincident_fen(self) -> np.ndarray:
+        """Coincident (system-peak) demand charge, part of demand_fen."""
+        return self.lines[..., L_DEMAND_COINCIDENT]
+
+    @property
+    def demand_reactive_fen(self) -> np.ndarray:
+        """Reactive demand charge (per kvar of the month's maximum), part of demand_fen."""
+        return self.lines[..., L_DEMAND_REACTIVE]
 
     @property
     def basic_fen(self) -> np.ndarray:
@@ -134,20 +158,24 @@ class MonthlyBills(_Lines):
     """Twelve monthly bills per customer: lines (n, 12); by-period arrays (n, 12, P).
 
     ``months`` labels the bills ('YYYY-MM'); months not covered by the data
-    are all zero. ``energy_ckwh`` is the billed energy per period,
+    are all zero. ``energy_wh`` is the billed energy per period (Wh),
     ``max_demand_w`` the month's maximum demand, ``period_demand_w`` the
-    maximum per TOU demand period, ``reactive_ckvarh`` -1 where unknown.
+    maximum per TOU demand period, ``reactive_varh`` the reactive energy and
+    ``max_reactive_var`` the maximum reactive demand (-1 where unknown).
+    ``notes`` says how energy was summed and which charges were not billed.
     """
 
     months: list[str]
     lines: np.ndarray
-    energy_ckwh: np.ndarray
+    energy_wh: np.ndarray
     energy_period_fen: np.ndarray
     block_line_fen: np.ndarray
     max_demand_w: np.ndarray
     period_demand_w: np.ndarray
-    reactive_ckvarh: np.ndarray
+    reactive_varh: np.ndarray
+    max_reactive_var: np.ndarray
     tariff: Tariff
+    notes: tuple[str, ...] = ()
 
 
 def _int_array(x, name: str, shape: tuple[int, ...]) -> np.ndarray:
@@ -163,6 +191,57 @@ def _optional(x, name: str, shape: tuple[int, ...], default: int) -> np.ndarray:
     if x is None:
         return np.full(shape, default, dtype=np.int64)
     return _int_array(x, name, shape)
+
+
+def _max_abs(a: np.ndarray, tid: np.ndarray) -> np.ndarray:
+    """Largest |price| per customer over the trailing axes of a (T, ...) price array."""
+    m = np.abs(a).reshape(a.shape[0], -1).max(axis=1) if a.ndim > 1 else np.abs(a)
+    return m[tid]
+
+
+def _check_headroom(table: TariffTable, tid: np.ndarray, what: str, **qty) -> None:
+    """Refuse a bill whose quantity x price could leave int64 (core/units.py, the line bound).
+
+    ``qty`` maps a quantity name (``energy_wh``: Wh of a month's energy;
+    ``demand_w``: W of a demand; ``capacity_kva``) to ``(bound, per_customer)``:
+    an upper bound over all customers (one ``max`` pass) and a function giving
+    the (n, k) per-customer quantities, called only when the bound does not
+    clear the table's largest price (so the common case costs no extra pass).
+    """
+    A = table.arrays
+    prices = {
+        "energy_wh": (A.e_price, A.b_adder),
+        "demand_w": (A.fd_price, A.d_price, A.basic_kw, A.q_price),
+        "capacity_kva": (A.basic_kva,),
+    }
+    n = tid.shape[0]
+    if n == 0:
+        return
+    for name, (bound, per_customer) in qty.items():
+        arrays = prices[name]
+        p_all = max(int(np.abs(a).max()) for a in arrays)
+        if name == "energy_wh" and (A.e_scope == 1).any() and bound > MAX_SHARED_WH:
+            e = per_customer()
+            big = (A.e_scope[tid] == 1) & (e.max(axis=1) > MAX_SHARED_WH)
+            if big.any():
+                i = int(np.flatnonzero(big)[0])
+                raise ValueError(
+                    f"{what}: customer {i}: a month of more than {MAX_SHARED_WH:,} Wh cannot be "
+                    "shared exactly between TOU periods whose tiers apply to the month's total"
+                )
+        if p_all == 0 or bound <= INT64_MAX // p_all:
+            continue
+        q = np.abs(per_customer()).max(axis=1)
+        p = np.max([_max_abs(a, tid) for a in arrays], axis=0)
+        limit = np.where(p > 0, INT64_MAX // np.maximum(p, 1), INT64_MAX)
+        over = q > limit
+        if over.any():
+            i = int(np.flatnonzero(over)[0])
+            raise ValueError(
+                f"{what}: customer {i}: {name} = {int(q[i])} times the price "
+                f"{int(p[i])} nano-units would leave int64 (a bill line may not exceed "
+                f"{MAX_LINE_UNITS:,} currency units): at most {int(limit[i])} can be billed"
+            )
 
 
 BACKENDS = ("auto", "cpu", "cuda")
@@ -191,6 +270,8 @@ def bill_register(
     reactive_ckvarh: np.ndarray | None = None,
     period_demand_w: np.ndarray | None = None,
     ytd_billed_fen: np.ndarray | None = None,
+    days: int | None = None,
+    max_reactive_var: np.ndarray | None = None,
     backend: str = "auto",
 ) -> RegisterBills:
     """Bill n customers for one billing period from register reads.
@@ -213,6 +294,10 @@ def bill_register(
         TOU demand period, W; required when a customer's tariff has TOU demand.
     ytd_billed_fen : int64 (n,), fen billed this year before this bill; when
         given with ``month == 12`` the annual minimum is settled on this bill.
+    days : days of the billing period; required by tariffs with charges or
+        tier bounds per day (URDB ``$/day``, ``kWh daily``).
+    max_reactive_var : int64 (n,), the period's maximum reactive demand, var
+        (reactive demand charges); without it they are not billed.
     backend : "auto" (GPU when one is present, else CPU), "cpu" or "cuda"
         (:mod:`m2c.core.billing.cuda_backend`; the bills are identical to the fen).
     """
@@ -241,11 +326,58 @@ def bill_register(
                 f"{table.names[tid[i]]!r} has {int(A.n_eperiods[tid[i]])} energy period(s); "
                 "energy in other columns would not be billed"
             )
+    coincident = np.array([bool(t.coincident_periods) for t in table.tariffs])
+    if n and coincident.any() and coincident[tid].any():
+        i = int(np.flatnonzero(coincident[tid])[0])
+        raise ValueError(
+            f"customer {i} has tariff {table.names[tid[i]]!r} with a coincident (system-peak) "
+            "demand charge, which needs interval data: bill it with bill_interval"
+        )
     if period_demand_w is None and n and (A.n_dperiods[tid] > 0).any():
         i = int(np.flatnonzero(A.n_dperiods[tid] > 0)[0])
         raise ValueError(
             f"customer {i} has tariff {table.names[tid[i]]!r} with TOU demand charges: "
             f"period_demand_w of shape ({n}, {PD}) is required"
+        )
+    needs_days = (A.fixed_daily != 0) | (A.min_daily != 0) | (A.e_basis % 2 == 1).any(axis=1)
+    if days is None:
+        if n and needs_days.any() and needs_days[tid].any():
+            i = int(np.flatnonzero(needs_days[tid])[0])
+            raise ValueError(
+                f"customer {i} has tariff {table.names[tid[i]]!r} with charges or tier bounds "
+                "per day: pass days (the days of the billing period)"
+            )
+        days = 0
+    if not 0 <= int(days) <= 366:
+        raise ValueError(f"days must be 0..366, got {days}")
+    # register centi-kWh -> Wh: the kernel multiplies by 10 (no copy); refuse overflow
+    ckwh_cap = INT64_MAX // (WH_PER_CKWH * 8)
+    ytd = _optional(ytd_energy_ckwh, "ytd_energy_ckwh", (n,), 0)
+    react = _optional(reactive_ckvarh, "reactive_ckvarh", (n,), -1)
+    e_top = int(energy.max()) if n else 0
+    for name, top in (
+        ("period_energy_ckwh", e_top),
+        ("ytd_energy_ckwh", int(np.abs(ytd).max()) if n else 0),
+        ("reactive_ckvarh", int(np.abs(react).max()) if n else 0),
+    ):
+        if top > ckwh_cap:
+            raise ValueError(f"{name} must be at most {ckwh_cap} centi-kWh, got {top}")
+    dmax = _optional(max_demand_w, "max_demand_w", (n,), 0)
+    dper = _optional(period_demand_w, "period_demand_w", (n, PD), 0)
+    cap = _optional(capacity_kva, "capacity_kva", (n,), 0)
+    qmax = _optional(max_reactive_var, "max_reactive_var", (n,), -1)
+    if n:
+        d_top = max(int(np.abs(dmax).max()), int(np.abs(dper).max()) if PD else 0, int(qmax.max()))
+        _check_headroom(
+            table,
+            tid,
+            "bill_register",
+            energy_wh=(
+                e_top * P * WH_PER_CKWH,
+                lambda: energy.sum(axis=1, keepdims=True) * WH_PER_CKWH,
+            ),
+            demand_w=(d_top, lambda: np.concatenate([dmax[:, None], dper, qmax[:, None]], 1)),
+            capacity_kva=(int(np.abs(cap).max()), lambda: cap[:, None]),
         )
     lines = np.zeros((n, N_LINES), dtype=np.int64)
     out_period = np.zeros((n, P), dtype=np.int64)
@@ -257,12 +389,15 @@ def bill_register(
         A,
         tid,
         energy,
+        np.int64(WH_PER_CKWH),
         int(month) - 1,
-        _optional(ytd_energy_ckwh, "ytd_energy_ckwh", (n,), 0),
-        _optional(max_demand_w, "max_demand_w", (n,), 0),
-        _optional(period_demand_w, "period_demand_w", (n, PD), 0),
-        _optional(capacity_kva, "capacity_kva", (n,), 0),
-        _optional(reactive_ckvarh, "reactive_ckvarh", (n,), -1),
+        np.int64(days),
+        ytd,
+        dmax,
+        dper,
+        cap,
+        react,
+        qmax,
         _optional(ytd_billed_fen, "ytd_billed_fen", (n,), 0),
         ytd_billed_fen is not None and int(month) == 12,
         out_period,
@@ -270,6 +405,59 @@ def bill_register(
         lines,
     )
     return RegisterBills(lines=lines, energy_period_fen=out_period, block_line_fen=out_block)
+
+
+def _coincident_fen(
+    tariff: Tariff, load, peak_steps, idx, cal_month, hour, res_wh: int, step_minutes: int
+) -> np.ndarray:
+    """Coincident demand charges (n, 12), fen.
+
+    A customer's coincident demand in a month and coincident period is its
+    largest step demand (each step converted to Wh as the kernel does) among
+    the system-peak steps of that period; each period's charge is tiered and
+    rounded once (demand unit ``tariff.demand_unit_w``).
+    """
+    mask = np.asarray(peak_steps)
+    S = load.shape[1]
+    if mask.shape != (S,) or mask.dtype != bool:
+        raise ValueError(
+            f"system_peak_steps must be a bool array of shape ({S},), got {mask.dtype} {mask.shape}"
+        )
+    n = load.shape[0]
+    PC = len(tariff.coincident_periods)
+    steps = np.flatnonzero(mask)
+    sched = np.asarray(tariff.coincident_schedule, dtype=np.int64)
+    per = sched[cal_month[steps], hour[steps]]
+    x = np.asarray(load[:, steps], dtype=np.float64)
+    # the kernel's conversion: int64(x * (1000 / res) + 0.5) * res (x >= 0, checked there)
+    ok = (x >= 0) & (x < MAX_STEP_KWH)
+    wh = np.floor(np.where(ok, x, 0.0) * (1000.0 / res_wh) + 0.5).astype(np.int64) * res_wh
+    w = wh * (60 // step_minutes)
+    cw = np.zeros((n, 12, PC), dtype=np.int64)
+    for m in np.unique(idx[steps]):
+        for p in range(PC):
+            sel = (idx[steps] == m) & (per == p)
+            if sel.any():
+                cw[:, m, p] = w[:, sel].max(axis=1)
+    mode = ROUNDING_MODES[tariff.rounding]
+    fen = np.zeros((n, 12), dtype=np.int64)
+    d_div = tariff.demand_unit_w * NANO_PER_FEN
+    for p, tiers in enumerate(tariff.coincident_periods):
+        top = max(abs(t.price_nu) for t in tiers)
+        if top and int(cw[:, :, p].max()) > INT64_MAX // top:
+            raise ValueError(
+                f"bill_interval: a coincident demand of {int(cw[:, :, p].max())} W times the "
+                f"price {top} nano-units would leave int64 (a bill line may not exceed "
+                f"{MAX_LINE_UNITS:,} currency units)"
+            )
+        nu = np.zeros((n, 12), dtype=np.int64)
+        lo = 0
+        for t in tiers:
+            hi = INT64_MAX if t.upto_w is None else t.upto_w
+            nu += np.clip(cw[:, :, p] - lo, 0, hi - lo) * t.price_nu
+            lo = hi
+        fen += round_div_array(nu, d_div, mode)
+    return fen
 
 
 def _step_calendar(start: str, n_steps: int, step_minutes: int):
@@ -301,6 +489,9 @@ def bill_interval(
     *,
     reactive_kvarh: np.ndarray | None = None,
     capacity_kva: np.ndarray | None = None,
+    step_resolution_wh: int = 1,
+    strict: bool = False,
+    system_peak_steps: np.ndarray | None = None,
     backend: str = "auto",
 ) -> MonthlyBills:
     """Bill a customer-year of interval data: 12 monthly bills per customer.
@@ -309,8 +500,11 @@ def bill_interval(
     ----------
     tariff : the tariff (or a one-tariff TariffTable).
     load_kwh : float (n_customers, n_steps), energy per step in kWh, e.g.
-        8760 hourly or 35040 15-minute values; each value is rounded once to
-        centi-kWh (the register resolution). Must be >= 0 and finite.
+        8760 hourly or 35040 15-minute values; each value is converted once to
+        an integer number of ``step_resolution_wh`` Wh and the month's energy
+        is summed exactly, then rounded once per bill line (as a register read
+        at the end of the month is). Must be >= 0, finite and below
+        :data:`m2c.core.units.MAX_STEP_KWH`.
     start : ISO date of the first step; bills are calendar months from
         start's month (at most 12).
     step_minutes : 60 or 15 (any divisor of 60). A step's demand is its
@@ -318,6 +512,17 @@ def bill_interval(
     reactive_kvarh : optional float (n, n_steps), reactive energy per step;
         without it no power-factor adjustment is made.
     capacity_kva : optional int (n,), capacity for a basic charge per kVA.
+    step_resolution_wh : 1 (default: exact for data at 0.001 kWh resolution)
+        or 10 (register resolution: each step rounded half-up to 0.01 kWh, for
+        data that really are 0.01 kWh register deltas). The bill's notes state it.
+    strict : refuse (ValueError) instead of billing without a charge that
+        needs data not given (reactive demand without ``reactive_kvarh``,
+        coincident demand without ``system_peak_steps``) or that m2c does not
+        bill (``tariff.unbilled``, e.g. demand ratchets).
+    system_peak_steps : optional bool (n_steps,), the steps in the system's
+        peak (the utility's coincident peak hours): a tariff's coincident
+        demand charge bills each customer's largest step demand among them,
+        per coincident period of the month (CPU backend).
     backend : "auto" (GPU when one is present, else CPU), "cpu" or "cuda"
         (:mod:`m2c.core.billing.cuda_backend`; the bills are identical to the fen).
     """
@@ -340,6 +545,41 @@ def bill_interval(
         raise ValueError("load_kwh has no steps")
     if step_minutes <= 0 or 60 % step_minutes:
         raise ValueError(f"step_minutes must divide 60 (e.g. 60 or 15), got {step_minutes}")
+    if step_resolution_wh not in (1, 10):
+        raise ValueError(
+            f"step_resolution_wh must be 1 (0.001 kWh data) or 10 (0.01 kWh registers), "
+            f"got {step_resolution_wh}"
+        )
+    tariff0 = table.tariffs[0]
+    notes = [
+        "energy: each step converted to whole Wh and summed exactly, rounded once per line"
+        if step_resolution_wh == 1
+        else "energy: register resolution, each step rounded half-up to 0.01 kWh before summing"
+    ]
+    unbilled = list(tariff0.unbilled)
+    if tariff0.coincident_periods and system_peak_steps is None:
+        unbilled.append(
+            "coincident demand charge: not billed, no system-peak hours given (system_peak_steps)"
+        )
+    if tariff0.reactive_demand_nu_per_kvar and reactive_kvarh is None:
+        unbilled.append("reactive demand charge: not billed, no reactive_kvarh given")
+    if unbilled:
+        if strict:
+            raise ValueError(
+                f"tariff {tariff0.name!r} cannot be billed in full (strict): " + "; ".join(unbilled)
+            )
+        notes.extend(unbilled)
+    window = step_minutes
+    if tariff0.demand_window_min:
+        w = tariff0.demand_window_min
+        if w > step_minutes and w % step_minutes == 0 and 60 % w == 0:
+            window = w
+            notes.append(f"demand: averaged over {w}-minute windows of {step_minutes}-minute steps")
+        elif w != step_minutes:
+            notes.append(
+                f"demand: the tariff's {w}-minute demand window cannot be formed from "
+                f"{step_minutes}-minute steps: demand is the average of each step"
+            )
     idx, cal_month, hour, weekend = _step_calendar(start, S, step_minutes)
     A = table.arrays
     eperiod = A.sched[0, weekend.astype(np.int64), cal_month, hour]
@@ -350,6 +590,9 @@ def bill_interval(
     first = int(cal_month[0])
     month0[:] = (first + np.arange(12)) % 12
     year_end = (month0 == 11).astype(np.int64)
+    y_first = int(np.datetime64(_dt.datetime.fromisoformat(str(start)), "M").astype(np.int64))
+    mfirst = np.arange(y_first, y_first + 13).astype("datetime64[M]").astype("datetime64[D]")
+    month_days = np.diff(mfirst).astype(np.int64)
     if reactive_kvarh is None:
         q = np.zeros((0, 0), dtype=np.float64)
     else:
@@ -362,10 +605,29 @@ def bill_interval(
     dmax = np.zeros((n, 12), dtype=np.int64)
     dper = np.zeros((n, 12, PD), dtype=np.int64)
     qm = np.zeros((n, 12), dtype=np.int64)
+    qmax = np.zeros((n, 12), dtype=np.int64)
     out_period = np.zeros((n, 12, P), dtype=np.int64)
     out_block = np.zeros((n, 12, KB), dtype=np.int64)
     lines = np.zeros((n, 12, N_LINES), dtype=np.int64)
     bad = np.zeros(n, dtype=np.int64)
+    coinc = np.zeros((0, 0), dtype=np.int64)
+    if tariff0.coincident_periods and system_peak_steps is not None:
+        coinc = _coincident_fen(
+            tariff0,
+            load,
+            system_peak_steps,
+            idx,
+            cal_month,
+            hour,
+            step_resolution_wh,
+            step_minutes,
+        )
+        notes.append(
+            f"coincident demand: billed on {int(np.count_nonzero(system_peak_steps))} "
+            "system-peak step(s)"
+        )
+        if backend == "auto":
+            use_cuda = False  # the coincident line is billed by the CPU kernel
     kernel = bill_interval_kernel
     if use_cuda:
         from m2c.core.billing.cuda_backend import bill_interval_cuda as kernel
@@ -377,14 +639,19 @@ def bill_interval(
         eperiod,
         dperiod,
         month0,
-        np.int64(10 * 60 // step_minutes),
+        month_days,
+        np.int64(step_resolution_wh),
+        np.int64(window // step_minutes),
+        np.int64(60 // window),
         q,
+        coinc,
         cap,
         year_end,
         energy,
         dmax,
         dper,
         qm,
+        qmax,
         out_period,
         out_block,
         lines,
@@ -392,23 +659,41 @@ def bill_interval(
     )
     if (bad >= 0).any():
         i = int(np.flatnonzero(bad >= 0)[0])
+        v = float(load[i, bad[i]])
+        what = "load_kwh"
+        if v >= 0 and v < MAX_STEP_KWH and reactive_kvarh is not None:
+            what, v = "reactive_kvarh", float(q[i, bad[i]])
         raise ValueError(
-            f"load_kwh[{i}, {bad[i]}] = {float(load[i, bad[i]])!r}: loads must be finite and >= 0 "
-            "(net metering / export is not supported)"
+            f"{what}[{i}, {bad[i]}] = {v!r}: values must be finite, >= 0 and below "
+            f"{MAX_STEP_KWH:g} kWh per step (net metering / export is not supported)"
         )
+    zero = np.zeros(n, dtype=np.int64)
+    e_month = energy.sum(axis=2)
+    d_all = np.concatenate([dmax, dper.reshape(n, -1), qmax], axis=1)
+    _check_headroom(
+        table,
+        zero,
+        "bill_interval",
+        energy_wh=(int(e_month.max()) if n else 0, lambda: e_month),
+        demand_w=(int(d_all.max()) if n else 0, lambda: d_all),
+        capacity_kva=(int(np.abs(cap).max()) if n else 0, lambda: cap[:, None]),
+    )
     for arr in (lines, out_period, out_block, energy, dmax, dper):
         arr[:, ~covered] = 0
     qm[:, ~covered] = -1 if reactive_kvarh is None else 0
+    qmax[:, ~covered] = -1 if reactive_kvarh is None else 0
     y0, m0 = int(start[:4]), first
     labels = [f"{y0 + (m0 + k) // 12:04d}-{(m0 + k) % 12 + 1:02d}" for k in range(12)]
     return MonthlyBills(
         months=labels,
         lines=lines,
-        energy_ckwh=energy,
+        energy_wh=energy,
         energy_period_fen=out_period,
         block_line_fen=out_block,
         max_demand_w=dmax,
         period_demand_w=dper,
-        reactive_ckvarh=qm,
-        tariff=table.tariffs[0],
+        reactive_varh=qm,
+        max_reactive_var=qmax,
+        tariff=tariff0,
+        notes=tuple(notes),
     )

@@ -59,12 +59,15 @@ def bill_register_cuda(
     A,
     tariff_id,
     energy,
+    e_scale,
     month0,
+    days,
     ytd_energy,
     dmax_w,
     dper_w,
     cap_kva,
     reactive,
+    qmax_var,
     ytd_billed,
     year_end,
     out_period,
@@ -87,12 +90,15 @@ def bill_register_cuda(
         dA,
         cuda.to_device(tariff_id),
         cuda.to_device(energy),
+        np.int64(e_scale),
         np.int64(month0),
+        np.int64(days),
         cuda.to_device(ytd_energy),
         cuda.to_device(dmax_w),
         cuda.to_device(dper_w),
         cuda.to_device(cap_kva),
-        cuda.to_device(reactive),
+        cuda.to_device(np.ascontiguousarray(reactive)),
+        cuda.to_device(qmax_var),
         cuda.to_device(ytd_billed),
         bool(year_end),
         *d_out,
@@ -131,14 +137,19 @@ def bill_interval_cuda(
     step_eperiod,
     step_dperiod,
     month0,
-    w_per_ckwh,
+    month_days,
+    res_wh,
+    win_steps,
+    w_per_wh,
     reactive_kvarh,
+    coinc_fen,
     cap_kva,
     year_end_month,
     out_energy,
     out_dmax,
     out_dper,
     out_q,
+    out_qmax,
     out_period,
     out_block,
     out_lines,
@@ -156,6 +167,8 @@ def bill_interval_cuda(
     per host-device round trip).
     """
     require_cuda()
+    if coinc_fen.shape[0]:
+        raise ValueError("coincident demand charges are billed by the CPU backend: backend='cpu'")
     n, S = (int(x) for x in load_kwh.shape)
     P, PD = int(out_energy.shape[2]), int(out_dper.shape[2])
     if P > MAX_EPERIODS or PD > MAX_DPERIODS:
@@ -175,7 +188,17 @@ def bill_interval_cuda(
     B = SIM_BLOCK_CUSTOMERS if sim else BLOCK_CUSTOMERS
     TS = SIM_TILE_STEPS if sim else TILE_STEPS
     kernel = interval_kernel(float64 if load_kwh.dtype == np.float64 else float32, B, TS)
-    outs_host = (out_energy, out_dmax, out_dper, out_q, out_period, out_block, out_lines, out_bad)
+    outs_host = (
+        out_energy,
+        out_dmax,
+        out_dper,
+        out_q,
+        out_qmax,
+        out_period,
+        out_block,
+        out_lines,
+        out_bad,
+    )
     per_out = sum(a[0].nbytes if a.ndim > 1 else a.itemsize for a in outs_host)
     per_cust = S * load_kwh.itemsize + (S * 8 if have_q else 0) + per_out
     in_bytes = S * load_kwh.itemsize + (S * 8 if have_q else 0)
@@ -188,6 +211,7 @@ def bill_interval_cuda(
         for a in (sm, step_eperiod, step_dperiod)
     ]
     d_month0 = cuda.to_device(np.ascontiguousarray(month0, dtype=np.int64))
+    d_mdays = cuda.to_device(np.ascontiguousarray(month_days, dtype=np.int64))
     d_yend = cuda.to_device(np.ascontiguousarray(year_end_month, dtype=np.int64))
     d_dummy_q = cuda.to_device(np.zeros((1, 1), dtype=np.float64))
 
@@ -243,7 +267,10 @@ def bill_interval_cuda(
             d_steps[1],
             d_steps[2],
             d_month0,
-            np.int64(w_per_ckwh),
+            d_mdays,
+            np.int64(res_wh),
+            np.int64(win_steps),
+            np.int64(w_per_wh),
             d_cap[lo : lo + nc],
             d_yend,
             *outs,

@@ -12,7 +12,7 @@ Why the results are identical, not merely close:
 * money is int64 on the device and every line goes through
   :func:`_round_div`, a line-for-line twin of :func:`m2c.core.units.round_div`;
   integer sums are exact, so summation order does not matter;
-* a step's kWh -> centi-kWh conversion ``int64(x * 100.0 + 0.5)`` and the
+* a step's kWh -> Wh conversion ``int64(x * (1000 / res) + 0.5) * res`` and the
   power factor ``p / sqrt(p*p + q*q)`` are float64 expressions; CUDA compilers
   contract ``a*b + c`` into one fused multiply-add (one rounding instead of
   two), which would move a value sitting next to a half-centi-kWh boundary. The
@@ -43,7 +43,9 @@ from m2c.core.billing.kernels import (
     L_BASIC,
     L_BLOCKS,
     L_DEMAND,
+    L_DEMAND_COINCIDENT,
     L_DEMAND_FLAT,
+    L_DEMAND_REACTIVE,
     L_DEMAND_TOU,
     L_ENERGY,
     L_FIXED,
@@ -52,6 +54,8 @@ from m2c.core.billing.kernels import (
     L_PF_HUNDREDTHS,
     L_TOTAL,
 )
+from m2c.core.tariffs.compiled import UNBOUNDED
+from m2c.core.units import MAX_STEP_KWH, NANO_PER_FEN, NANO_WH_TO_FEN
 
 #: Largest number of energy / TOU-demand periods the interval kernel keeps in
 #: per-thread local arrays (real tariffs have <= 6; compile-time constants).
@@ -65,9 +69,10 @@ SIM_BLOCK_CUSTOMERS = 4
 #: ... and tiles long: each syncthreads costs the simulator a GIL hand-off (~ms).
 SIM_TILE_STEPS = 1000
 
-_E_TO_FEN = 1_000_000  # centi-kWh x micro/kWh -> fen (billing.kernels._E_TO_FEN)
-_W_TO_FEN = 10_000_000  # W x micro/kW -> fen
-_KVA_TO_FEN = 10_000  # kVA x micro/kVA -> fen
+_E_TO_FEN = NANO_WH_TO_FEN  # Wh x nano/kWh -> fen (billing.kernels._E_TO_FEN)
+_W_TO_FEN = NANO_WH_TO_FEN  # W x nano/kW -> fen
+_KVA_TO_FEN = NANO_PER_FEN  # kVA x nano/kVA -> fen
+_UNB = int(UNBOUNDED)
 
 
 def _plain(f):
@@ -115,9 +120,55 @@ if cuda is not None:
         return -q if neg else q
 
     @_device
-    def _to_centi(x):
-        # MUST match billing.kernels: np.int64(x * 100.0 + 0.5), two roundings, no FMA.
-        return int64(_dadd(_dmul(float64(x), 100.0), 0.5))
+    def _share_round_div(part, amount, whole, denom, mode):
+        # MUST match m2c.core.units.share_round_div line for line.
+        q = amount // whole
+        r = amount - q * whole
+        b = part * r
+        n = part * q + b // whole
+        br = b - (b // whole) * whole
+        n1 = n // denom
+        n0 = n - n1 * denom
+        half = denom // 2
+        if n0 > half or (n0 == half and br > 0):
+            return n1 + 1
+        if n0 == half and (mode == 0 or (n1 & 1) == 1):
+            return n1 + 1
+        return n1
+
+    @_device
+    def _to_units(x, scale, res):
+        # MUST match billing.kernels: np.int64(x * scale + 0.5) * res, two roundings, no FMA.
+        return int64(_dadd(_dmul(float64(x), scale), 0.5)) * res
+
+    @_device
+    def _tier_bound(b, basis, days, dmax_w):
+        # Twin of billing.kernels._tier_bound.
+        if basis == 0 or b >= _UNB:
+            return b
+        f = int64(days) if basis == 1 else (dmax_w if basis == 2 else dmax_w * days)
+        if f <= 0:
+            return int64(0)
+        if b > _UNB // f:
+            return int64(_UNB)
+        return b * f if basis == 1 else (b * f) // 1000
+
+    @_device
+    def _tiered_scaled(amount, bounds, prices, ntiers, basis, days, dmax_w):
+        # Twin of billing.kernels._tiered_scaled.
+        total = int64(0)
+        lo = int64(0)
+        for k in range(ntiers):
+            hi = _tier_bound(bounds[k], basis, days, dmax_w) if k < ntiers - 1 else int64(_UNB)
+            if hi < lo:
+                hi = lo
+            a = min(amount, hi) - lo
+            if a > 0:
+                total += a * prices[k]
+            lo = hi
+            if lo >= amount:
+                break
+        return total
 
     @_device
     def _pf_hundredths(active_ckwh, reactive_ckvarh):
@@ -152,27 +203,54 @@ if cuda is not None:
         A,
         t,
         month0,
+        days,
         energy,
+        e_scale,
         ytd_before,
         dmax_w,
         dper_w,
         cap_kva,
         reactive,
+        qmax_var,
+        coinc_fen,
         out_period,
         out_block,
         out_lines,
     ):
         # Twin of billing.kernels.bill_month (same arguments, same order of operations).
         mode = A.rounding[t]
+        scope = A.e_scope[t]
+        month_e = int64(0)
+        if scope == 1:
+            for p in range(out_period.shape[0]):
+                month_e += energy[p] * e_scale
         total_e = int64(0)
         energy_fen = int64(0)
         for p in range(out_period.shape[0]):
-            e = energy[p]
+            e = energy[p] * e_scale
             total_e += e
             f = int64(0)
             if p < A.n_eperiods[t] and e != 0:
-                uy = _tiered(int64(0), e, A.e_max[t, p], A.e_price[t, p], A.e_ntiers[t, p])
-                f = _round_div(uy, _E_TO_FEN, mode)
+                basis = A.e_basis[t, p]
+                tiered_e = month_e if scope == 1 else e
+                if basis == 0:
+                    nu = _tiered(
+                        int64(0), tiered_e, A.e_max[t, p], A.e_price[t, p], A.e_ntiers[t, p]
+                    )
+                else:
+                    nu = _tiered_scaled(
+                        tiered_e,
+                        A.e_max[t, p],
+                        A.e_price[t, p],
+                        A.e_ntiers[t, p],
+                        basis,
+                        days,
+                        dmax_w,
+                    )
+                if scope == 1:
+                    f = _share_round_div(e, nu, month_e, _E_TO_FEN, mode)
+                else:
+                    f = _round_div(nu, _E_TO_FEN, mode)
             out_period[p] = f
             energy_fen += f
 
@@ -194,11 +272,12 @@ if cuda is not None:
         energy_fen += block_fen
 
         flat_fen = int64(0)
+        d_div = A.d_div[t]
         fd = A.fd_month[t, month0]
         if fd >= 0 and dmax_w > 0:
             flat_fen = _round_div(
                 _tiered(int64(0), dmax_w, A.fd_max[t, fd], A.fd_price[t, fd], A.fd_ntiers[t, fd]),
-                _W_TO_FEN,
+                d_div,
                 mode,
             )
         tou_fen = int64(0)
@@ -207,9 +286,12 @@ if cuda is not None:
             if d > 0:
                 tou_fen += _round_div(
                     _tiered(int64(0), d, A.d_max[t, p], A.d_price[t, p], A.d_ntiers[t, p]),
-                    _W_TO_FEN,
+                    d_div,
                     mode,
                 )
+        q_fen = int64(0)
+        if A.q_price[t] != 0 and qmax_var > 0:
+            q_fen = _round_div(qmax_var * A.q_price[t], _W_TO_FEN, mode)
 
         basic_fen = int64(0)
         if A.basic_kva[t] != 0:
@@ -226,13 +308,18 @@ if cuda is not None:
                 pf_fen = _round_div(A.pf_table[row, pf] * (basic_fen + energy_fen), 1_000_000, mode)
 
         fixed = A.fixed[t]
-        subtotal = energy_fen + flat_fen + tou_fen + basic_fen + pf_fen + fixed
+        if A.fixed_daily[t] != 0:
+            fixed += _round_div(A.fixed_daily[t] * days, NANO_PER_FEN, mode)
+        subtotal = energy_fen + flat_fen + tou_fen + q_fen + coinc_fen + basic_fen + pf_fen + fixed
+        min_month = A.min_month[t]
+        if A.min_daily[t] != 0:
+            min_month += _round_div(A.min_daily[t] * days, NANO_PER_FEN, mode)
         minimum = int64(0)
-        if subtotal < A.min_month[t]:
-            minimum = A.min_month[t] - subtotal
+        if min_month > 0 and subtotal < min_month:
+            minimum = min_month - subtotal
 
         out_lines[L_ENERGY] = energy_fen
-        out_lines[L_DEMAND] = flat_fen + tou_fen
+        out_lines[L_DEMAND] = flat_fen + tou_fen + q_fen + coinc_fen
         out_lines[L_BASIC] = basic_fen
         out_lines[L_FIXED] = fixed
         out_lines[L_PF] = pf_fen
@@ -243,13 +330,15 @@ if cuda is not None:
         out_lines[L_DEMAND_FLAT] = flat_fen
         out_lines[L_DEMAND_TOU] = tou_fen
         out_lines[L_BLOCKS] = block_fen
+        out_lines[L_DEMAND_REACTIVE] = q_fen
+        out_lines[L_DEMAND_COINCIDENT] = coinc_fen
         return total_e
 
     @_device
     def _apply_annual_minimum(A, t, billed_before_fen, out_lines):
         # Twin of billing.kernels.apply_annual_minimum.
         year = billed_before_fen + out_lines[L_TOTAL]
-        if year < A.min_year[t]:
+        if A.min_year[t] > 0 and year < A.min_year[t]:
             top = A.min_year[t] - year
             out_lines[L_ANNUAL_MIN] = top
             out_lines[L_TOTAL] += top
@@ -259,12 +348,15 @@ if cuda is not None:
         A,
         tariff_id,
         energy,
+        e_scale,
         month0,
+        days,
         ytd_energy,
         dmax_w,
         dper_w,
         cap_kva,
         reactive,
+        qmax_var,
         ytd_billed,
         year_end,
         out_period,
@@ -274,16 +366,21 @@ if cuda is not None:
         i = cuda.grid(1)
         if i < tariff_id.shape[0]:
             t = tariff_id[i]
+            q = reactive[i]
             _bill_month(
                 A,
                 t,
                 month0,
+                days,
                 energy[i],
-                ytd_energy[i],
+                e_scale,
+                ytd_energy[i] * e_scale,
                 dmax_w[i],
                 dper_w[i],
                 cap_kva[i],
-                reactive[i],
+                q * e_scale if q >= 0 else q,
+                qmax_var[i],
+                int64(0),
                 out_period[i],
                 out_block[i],
                 out_lines[i],
@@ -310,13 +407,17 @@ def interval_kernel(load_type, B: int, TS: int):
         step_eperiod,
         step_dperiod,
         month0,
-        w_per_ckwh,
+        month_days,
+        res_wh,
+        win_steps,
+        w_per_wh,
         cap_kva,
         year_end_month,
         out_energy,
         out_dmax,
         out_dper,
         out_q,
+        out_qmax,
         out_period,
         out_block,
         out_lines,
@@ -345,6 +446,7 @@ def interval_kernel(load_type, B: int, TS: int):
                     out_dper[i, m, k] = 0
                 out_dmax[i, m] = 0
                 out_q[i, m] = 0 if have_q else -1
+                out_qmax[i, m] = 0 if have_q else -1
         for k in range(EP):
             ep[k] = 0
         for k in range(DP):
@@ -352,7 +454,11 @@ def interval_kernel(load_type, B: int, TS: int):
         cur = int64(-1)
         dm = int64(0)
         qa = int64(0)
+        qm = int64(0)
         bad = int64(-1)
+        win = int64(0)
+        wacc = int64(0)
+        scale = _ddiv(1000.0, float64(res_wh))
         for s0 in range(0, S, TS):
             ns = min(TS, S - s0)
             # Coalesced staging: consecutive threads read consecutive steps of one row.
@@ -382,24 +488,45 @@ def interval_kernel(load_type, B: int, TS: int):
                             out_dmax[i, cur] = dm
                             if have_q:
                                 out_q[i, cur] = qa
+                                out_qmax[i, cur] = qm
                         cur = m
                         dm = 0
                         qa = 0
+                        qm = 0
                     x = float64(tile[tid, j])
-                    if not (x >= 0.0 and x < 1e15):
+                    if not (x >= 0.0 and x < MAX_STEP_KWH):
                         if bad < 0:
                             bad = s0 + j
                     else:
-                        ck = _to_centi(x)
-                        ep[s_ep[j]] += ck
-                        w = ck * w_per_ckwh
-                        if w > dm:
-                            dm = w
-                        d = s_dp[j]
-                        if d >= 0 and w > dp[d]:
-                            dp[d] = w
+                        wh = _to_units(x, scale, res_wh)
+                        ep[s_ep[j]] += wh
+                        full = True
+                        if win_steps > 1:
+                            wacc += wh
+                            win += 1
+                            if win < win_steps:
+                                full = False
+                            else:
+                                wh = wacc
+                                win = 0
+                                wacc = 0
+                        if full:
+                            w = wh * w_per_wh
+                            if w > dm:
+                                dm = w
+                            d = s_dp[j]
+                            if d >= 0 and w > dp[d]:
+                                dp[d] = w
                     if have_q:
-                        qa += _to_centi(abs(qtile[tid, j]))
+                        y = abs(qtile[tid, j])
+                        if not y < MAX_STEP_KWH:
+                            if bad < 0:
+                                bad = s0 + j
+                        else:
+                            varh = _to_units(y, scale, res_wh)
+                            qa += varh
+                            if varh * w_per_wh > qm:
+                                qm = varh * w_per_wh
             cuda.syncthreads()
         if active:
             if cur >= 0:
@@ -410,6 +537,7 @@ def interval_kernel(load_type, B: int, TS: int):
                 out_dmax[i, cur] = dm
                 if have_q:
                     out_q[i, cur] = qa
+                    out_qmax[i, cur] = qm
             out_bad[i] = bad
             ytd = int64(0)
             billed = int64(0)
@@ -422,12 +550,16 @@ def interval_kernel(load_type, B: int, TS: int):
                     A,
                     t,
                     mo,
+                    month_days[m],
                     out_energy[i, m],
+                    1,
                     ytd,
                     out_dmax[i, m],
                     out_dper[i, m],
                     cap_kva[i],
                     out_q[i, m],
+                    out_qmax[i, m],
+                    int64(0),  # coincident demand: the CPU backend only
                     out_period[i, m],
                     out_block[i, m],
                     out_lines[i, m],

@@ -12,23 +12,30 @@ rounding         (T,)            units.HALF_UP / HALF_EVEN
 n_eperiods       (T,)            energy periods used by the tariff
 sched            (T, 2, 12, 24)  energy period by (weekday=0/weekend=1, month, hour)
 e_ntiers         (T, P)          tiers per energy period
-e_max            (T, P, K)       cumulative tier bound, centi-kWh/month (UNBOUNDED)
-e_price          (T, P, K)       micro-units per kWh
+e_max            (T, P, K)       cumulative tier bound, Wh/month (UNBOUNDED); per day,
+                                 per kW of peak or per kW per day by e_basis
+e_basis          (T, P)          TIER_KWH, TIER_DAILY, TIER_PER_KW, TIER_PER_KW_DAILY
+e_scope          (T,)            0: tiers on each period's energy, 1: on the month's total
+e_price          (T, P, K)       nano-units per kWh
 block_basis      (T,)            0 none, 1 monthly, 2 annual cumulative total
 b_n              (T,)            number of blocks
-b_max, b_adder   (T, KB)         block bound (centi-kWh), adder (micro-units/kWh)
+b_max, b_adder   (T, KB)         block bound (Wh), adder (nano-units/kWh)
 n_dperiods       (T,)            TOU demand periods (0 = none)
 dsched           (T, 2, 12, 24)  demand period by day type, month, hour
 d_ntiers         (T, PD)         tiers per demand period
-d_max, d_price   (T, PD, KD)     bound (W), price (micro-units per kW·month)
+d_max, d_price   (T, PD, KD)     bound (W), price (nano-units per demand unit·month)
 fd_month         (T, 12)         flat-demand structure per month (-1 = none)
 fd_ntiers        (T, PF)         tiers per flat-demand structure
-fd_max, fd_price (T, PF, KF)     bound (W), price (micro-units per kW·month)
-basic_kva        (T,)            basic charge, micro-units per kVA·month
-basic_kw         (T,)            basic charge, micro-units per kW of max demand·month
+fd_max, fd_price (T, PF, KF)     bound (W), price (nano-units per demand unit·month)
+d_div            (T,)            W x nano/unit -> fen divisor: demand_unit_w x 1e7
+basic_kva        (T,)            basic charge, nano-units per kVA·month
+basic_kw         (T,)            basic charge, nano-units per kW of max demand·month
 fixed            (T,)            fixed monthly charge, fen
+fixed_daily      (T,)            fixed charge per day of the month, nano-units
 min_month        (T,)            monthly minimum, fen
+min_daily        (T,)            minimum per day of the month, nano-units
 min_year         (T,)            annual minimum, fen
+q_price          (T,)            reactive demand, nano-units per kvar·month
 pf_row           (T,)            row of pf_table (-1 = no PF adjustment)
 pf_table         (3, 101)        powerfactor.PF_TABLE_PPM
 ================ =============== ===============================================
@@ -41,14 +48,15 @@ from typing import NamedTuple
 
 import numpy as np
 
-from m2c.core.tariffs.model import Tariff
+from m2c.core.tariffs.model import TIER_BASES, Tariff
 from m2c.core.tariffs.powerfactor import PF_TABLE_PPM, standard_row
-from m2c.core.units import ROUNDING_MODES
+from m2c.core.units import NANO_PER_FEN, ROUNDING_MODES
 
 #: Bound of an unbounded tier (far above any real monthly or annual energy).
 UNBOUNDED = np.int64(2**62)
 
 BLOCK_NONE, BLOCK_MONTHLY, BLOCK_ANNUAL = 0, 1, 2
+TIER_KWH, TIER_DAILY, TIER_PER_KW, TIER_PER_KW_DAILY = 0, 1, 2, 3
 _BASIS = {"none": BLOCK_NONE, "monthly": BLOCK_MONTHLY, "annual": BLOCK_ANNUAL}
 
 
@@ -60,6 +68,8 @@ class TariffArrays(NamedTuple):
     sched: np.ndarray
     e_ntiers: np.ndarray
     e_max: np.ndarray
+    e_basis: np.ndarray
+    e_scope: np.ndarray
     e_price: np.ndarray
     block_basis: np.ndarray
     b_n: np.ndarray
@@ -74,11 +84,15 @@ class TariffArrays(NamedTuple):
     fd_ntiers: np.ndarray
     fd_max: np.ndarray
     fd_price: np.ndarray
+    d_div: np.ndarray
     basic_kva: np.ndarray
     basic_kw: np.ndarray
     fixed: np.ndarray
+    fixed_daily: np.ndarray
     min_month: np.ndarray
+    min_daily: np.ndarray
     min_year: np.ndarray
+    q_price: np.ndarray
     pf_row: np.ndarray
     pf_table: np.ndarray
 
@@ -149,6 +163,8 @@ def compile_tariffs(tariffs: list[Tariff] | tuple[Tariff, ...]) -> TariffTable:
         "sched": z(T, 2, 12, 24),
         "e_ntiers": z(T, P),
         "e_max": np.full((T, P, K), UNBOUNDED),
+        "e_basis": z(T, P),
+        "e_scope": z(T),
         "e_price": z(T, P, K),
         "block_basis": z(T),
         "b_n": z(T),
@@ -163,29 +179,36 @@ def compile_tariffs(tariffs: list[Tariff] | tuple[Tariff, ...]) -> TariffTable:
         "fd_ntiers": z(T, PF),
         "fd_max": np.full((T, PF, KF), UNBOUNDED),
         "fd_price": z(T, PF, KF),
+        "d_div": z(T),
         "basic_kva": z(T),
         "basic_kw": z(T),
         "fixed": z(T),
+        "fixed_daily": z(T),
         "min_month": z(T),
+        "min_daily": z(T),
         "min_year": z(T),
+        "q_price": z(T),
         "pf_row": z(T),
         "pf_table": PF_TABLE_PPM.copy(),
     }
     for i, t in enumerate(tariffs):
         a["rounding"][i] = ROUNDING_MODES[t.rounding]
         a["n_eperiods"][i] = t.n_energy_periods
+        a["e_scope"][i] = 1 if t.tier_scope == "month" else 0
         a["sched"][i, 0] = np.asarray(t.weekday_schedule)
         a["sched"][i, 1] = np.asarray(t.weekend_schedule or t.weekday_schedule)
         for p, tiers in enumerate(t.energy_periods):
             a["e_ntiers"][i, p] = len(tiers)
+            if t.energy_tier_basis:
+                a["e_basis"][i, p] = TIER_BASES.index(t.energy_tier_basis[p])
             for k, tier in enumerate(tiers):
-                a["e_max"][i, p, k] = _bound(tier.upto_ckwh)
-                a["e_price"][i, p, k] = tier.price_uy
+                a["e_max"][i, p, k] = _bound(tier.upto_wh)
+                a["e_price"][i, p, k] = tier.price_nu
         a["block_basis"][i] = _BASIS[t.block_basis]
         a["b_n"][i] = len(t.blocks)
         for k, block in enumerate(t.blocks):
-            a["b_max"][i, k] = _bound(block.upto_ckwh)
-            a["b_adder"][i, k] = block.adder_uy
+            a["b_max"][i, k] = _bound(block.upto_wh)
+            a["b_adder"][i, k] = block.adder_nu
         a["n_dperiods"][i] = len(t.demand_periods)
         if t.demand_periods:
             a["dsched"][i, 0] = np.asarray(t.demand_weekday_schedule)
@@ -194,18 +217,22 @@ def compile_tariffs(tariffs: list[Tariff] | tuple[Tariff, ...]) -> TariffTable:
             a["d_ntiers"][i, p] = len(tiers)
             for k, tier in enumerate(tiers):
                 a["d_max"][i, p, k] = _bound(tier.upto_w)
-                a["d_price"][i, p, k] = tier.price_uy
+                a["d_price"][i, p, k] = tier.price_nu
         if t.flat_demand:
             a["fd_month"][i] = np.asarray(t.flat_demand_months)
         for p, tiers in enumerate(t.flat_demand):
             a["fd_ntiers"][i, p] = len(tiers)
             for k, tier in enumerate(tiers):
                 a["fd_max"][i, p, k] = _bound(tier.upto_w)
-                a["fd_price"][i, p, k] = tier.price_uy
-        a["basic_kva"][i] = t.basic_uy_per_kva
-        a["basic_kw"][i] = t.basic_uy_per_kw
+                a["fd_price"][i, p, k] = tier.price_nu
+        a["d_div"][i] = t.demand_unit_w * NANO_PER_FEN
+        a["basic_kva"][i] = t.basic_nu_per_kva
+        a["basic_kw"][i] = t.basic_nu_per_kw
         a["fixed"][i] = t.fixed_fen
+        a["fixed_daily"][i] = t.fixed_daily_nu
         a["min_month"][i] = t.min_monthly_fen
+        a["min_daily"][i] = t.min_daily_nu
         a["min_year"][i] = t.min_annual_fen
+        a["q_price"][i] = t.reactive_demand_nu_per_kvar
         a["pf_row"][i] = standard_row(t.pf_standard)
     return TariffTable(tariffs=tariffs, arrays=TariffArrays(**a))

@@ -2,8 +2,12 @@
 
 Human units in the file — prices in CNY per kWh, per kVA·month or per
 kW·month; energy bounds in kWh; demand bounds in kW; charges in CNY — are
-converted exactly (decimal, no float rounding) to m2c's integer units; a
-value finer than the unit (e.g. 0.0000001 CNY/kWh) is refused. Example::
+converted exactly (decimal, no float rounding) to m2c's integer units
+(prices in nano-units, bounds in Wh and W); a value finer than the unit
+(e.g. 0.0000000001 CNY/kWh) is refused, and so are a bounded last tier, a
+negative price, a price beyond the int64 headroom bound
+(core/units.py ``MAX_PRICE_NU``) and two periods claiming the same hour.
+Example::
 
     name = "commercial_flat"
     [[periods]]
@@ -28,7 +32,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from m2c.core.tariffs.model import Block, DemandTier, Tariff, Tier
-from m2c.core.units import CKWH_PER_KWH, price_to_uy, yuan_to_fen
+from m2c.core.units import W_PER_KW, WH_PER_KWH, exact_scaled, price_to_nu, yuan_to_fen
 
 
 class TariffFileError(ValueError):
@@ -118,12 +122,12 @@ class _TariffFile(_Model):
     power_factor: _PowerFactor | None = None
 
 
-def _kwh(x: float | None) -> int | None:
-    return None if x is None else int(round(x * CKWH_PER_KWH))
+def _kwh(x: float | None, where: str) -> int | None:
+    return None if x is None else exact_scaled(x, WH_PER_KWH, f"{where}: upto_kwh")
 
 
-def _w(x: float | None) -> int | None:
-    return None if x is None else int(round(x * 1000))
+def _w(x: float | None, where: str) -> int | None:
+    return None if x is None else exact_scaled(x, W_PER_KW, f"{where}: upto_kw")
 
 
 def _schedule(periods, where: str) -> tuple[tuple[int, ...], ...]:
@@ -131,34 +135,72 @@ def _schedule(periods, where: str) -> tuple[tuple[int, ...], ...]:
     if len(defaults) != 1:
         raise ValueError(f"{where}: exactly one period must have no 'hours' (it takes the rest)")
     grid = [[defaults[0]] * 24 for _ in range(12)]
+    owner: dict[tuple[int, int], int] = {}
     for i, p in enumerate(periods):
         # demand periods have no `months` key: they apply in every month
         months = getattr(p, "months", None) or range(1, 13)
         for m in months if p.hours is not None else []:
             for h in p.hours:
+                j = owner.get((m, h))
+                if j is not None and j != i:
+                    both = sorted(set(p.hours) & set(periods[j].hours))
+                    raise ValueError(
+                        f"{where}: periods {periods[j].name!r} and {p.name!r} both claim "
+                        f"hours {both} (month {m}): each hour must belong to one period"
+                    )
+                owner[(m, h)] = i
                 grid[m - 1][h] = i
     return tuple(tuple(row) for row in grid)
 
 
 def _to_tariff(f: _TariffFile) -> Tariff:
+    def price(x, where):
+        return price_to_nu(x, where)
+
     periods = tuple(
-        tuple(Tier(_kwh(t.upto_kwh), price_to_uy(t.price)) for t in p.tiers) for p in f.periods
+        tuple(
+            Tier(
+                _kwh(t.upto_kwh, f"periods[{i}].tiers[{k}]"),
+                price(t.price, f"periods[{i}].tiers[{k}].price"),
+            )
+            for k, t in enumerate(p.tiers)
+        )
+        for i, p in enumerate(f.periods)
     )
     sched = _schedule(f.periods, "periods")
     blocks = ()
     if f.blocks:
-        blocks = tuple(Block(_kwh(b.upto_kwh), price_to_uy(b.adder)) for b in f.blocks.tiers)
+        blocks = tuple(
+            Block(
+                _kwh(b.upto_kwh, f"blocks.tiers[{k}]"), price(b.adder, f"blocks.tiers[{k}].adder")
+            )
+            for k, b in enumerate(f.blocks.tiers)
+        )
     dperiods, dsched = (), None
     if f.demand_periods:
         dperiods = tuple(
-            tuple(DemandTier(_w(t.upto_kw), price_to_uy(t.price)) for t in p.tiers)
-            for p in f.demand_periods
+            tuple(
+                DemandTier(
+                    _w(t.upto_kw, f"demand_periods[{i}].tiers[{k}]"),
+                    price(t.price, f"demand_periods[{i}].tiers[{k}].price"),
+                )
+                for k, t in enumerate(p.tiers)
+            )
+            for i, p in enumerate(f.demand_periods)
         )
         dsched = _schedule(f.demand_periods, "demand_periods")
     flat, flat_months = (), ()
     if f.flat_demand:
         tiers = f.flat_demand.tiers
-        flat = (tuple(DemandTier(_w(t.upto_kw), price_to_uy(t.price)) for t in tiers),)
+        flat = (
+            tuple(
+                DemandTier(
+                    _w(t.upto_kw, f"flat_demand.tiers[{k}]"),
+                    price(t.price, f"flat_demand.tiers[{k}].price"),
+                )
+                for k, t in enumerate(tiers)
+            ),
+        )
         flat_months = tuple(0 if m + 1 in f.flat_demand.months else -1 for m in range(12))
     return Tariff(
         name=f.name,
@@ -170,8 +212,8 @@ def _to_tariff(f: _TariffFile) -> Tariff:
         demand_weekday_schedule=dsched,
         flat_demand=flat,
         flat_demand_months=flat_months,
-        basic_uy_per_kva=price_to_uy(f.basic.per_kva_month),
-        basic_uy_per_kw=price_to_uy(f.basic.per_kw_month),
+        basic_nu_per_kva=price(f.basic.per_kva_month, "basic.per_kva_month"),
+        basic_nu_per_kw=price(f.basic.per_kw_month, "basic.per_kw_month"),
         fixed_fen=yuan_to_fen(f.charges.fixed_monthly),
         min_monthly_fen=yuan_to_fen(f.charges.min_monthly),
         min_annual_fen=yuan_to_fen(f.charges.min_annual),
@@ -213,6 +255,12 @@ def load_tariff_toml(path: str | Path) -> Tariff:
         text = p.read_text(encoding="utf-8")
     except OSError as exc:
         raise TariffFileError(f"{p}: cannot read tariff file: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        raise TariffFileError(
+            f"{p}: not a TOML tariff file: not UTF-8 text (byte {exc.start}: {exc.reason})"
+        ) from None
+    if "\x00" in text:
+        raise TariffFileError(f"{p}: not a TOML tariff file: it contains NUL bytes (binary data)")
     return parse_tariff_toml(text, str(p))
 
 

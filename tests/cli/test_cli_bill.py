@@ -42,7 +42,7 @@ def test_bill_from_csv_hand_computed(tmp_path):
     from m2c.core.tariffs import bundled_tariff
 
     t = bundled_tariff("commercial_flat")
-    price = t.energy_periods[0][0].price_uy
+    price = t.energy_periods[0][0].price_nu
     rows = "".join(f"A,2025-03-01T0{h}:00,1.5\n" for h in range(3))
     out = tmp_path / "b.csv"
     r = runner.invoke(
@@ -58,8 +58,8 @@ def test_bill_from_csv_hand_computed(tmp_path):
         ],
     )
     assert r.exit_code == 0, r.output
-    # 4.50 kWh = 450 ckWh x price uy/kWh / 1e6 -> fen (half-up), plus the fixed charge
-    energy = (450 * price + 500_000) // 1_000_000
+    # 4.50 kWh = 4 500 Wh x price nano/kWh / 1e10 -> fen (half-up), plus the fixed charge
+    energy = (4_500 * price + 5 * 10**9) // 10**10
     lines = out.read_text().splitlines()
     assert len(lines) == 2  # header + one month
     assert f",{energy}," in lines[1]
@@ -99,3 +99,93 @@ def test_load_matrix_order(tmp_path):
     assert load.customers == ["A", "B"]
     assert load.kwh.tolist() == [[1.0, 2.0], [3.0, 4.0]]
     assert load.start.startswith("2025-01-01T00:00")
+
+
+def test_bounded_last_tier_toml_is_refused(tmp_path):
+    # issue 14: this tariff billed every kWh above 20 kWh at zero (660.00 CNY for 9 242.87 kWh)
+    p = tmp_path / "t.toml"
+    p.write_text(
+        'name="t"\n[[periods]]\nname="flat"\n'
+        "tiers=[{upto_kwh=10,price=0.5},{upto_kwh=20,price=0.6}]\n"
+    )
+    r = runner.invoke(app, ["bill", "--tariff", str(p), "--customers", "5"])
+    assert r.exit_code == 2, r.output
+    out = r.output.replace("\n", "")
+    assert "t.toml" in out and "last tier must be unbounded" in out
+
+
+@pytest.mark.parametrize("price", ["1e9", "1e300"])
+def test_huge_price_is_a_one_line_error(tmp_path, price):
+    # issue 14: 1e9 CNY/kWh overflowed int64 (negative energy lines, exit 0); 1e300 crashed
+    p = tmp_path / "big.toml"
+    p.write_text(f'name="t"\n[[periods]]\nname="flat"\ntiers=[{{price={price}}}]\n')
+    r = runner.invoke(app, ["bill", "--tariff", str(p), "--customers", "2"])
+    assert r.exit_code == 2, r.output
+    assert "Traceback" not in r.output and "OverflowError" not in r.output
+    out = r.output.replace("\n", "")
+    assert "big.toml" in out and "beyond the bound of 10000" in out
+
+
+def test_binary_tariff_file_names_the_file(tmp_path):
+    p = tmp_path / "garbage.toml"
+    p.write_bytes(bytes(range(256)))
+    r = runner.invoke(app, ["bill", "--tariff", str(p), "--customers", "2"])
+    assert r.exit_code == 2 and "garbage.toml" in r.output.replace("\n", "")
+    j = tmp_path / "garbage.json"
+    j.write_bytes(b"\xff\xfe\x00binary")
+    r = runner.invoke(app, ["bill", "--tariff", str(j), "--customers", "2"])
+    assert r.exit_code == 2 and "garbage.json" in r.output.replace("\n", "")
+
+
+def test_strict_refuses_what_the_data_cannot_bill(tmp_path):
+    import json
+
+    rec = {
+        "name": "reactive",
+        "energyratestructure": [[{"rate": 0.1}]],
+        "energyweekdayschedule": [[0] * 24] * 12,
+        "energyweekendschedule": [[0] * 24] * 12,
+        "demandreactivepowercharge": 0.51,
+    }
+    p = tmp_path / "r.json"
+    p.write_text(json.dumps(rec))
+    r = runner.invoke(app, ["bill", "--tariff", str(p), "--customers", "2"])
+    assert r.exit_code == 0, r.output
+    assert "reactive demand charge: not billed" in r.output.replace("\n", " ")
+    r = runner.invoke(app, ["bill", "--tariff", str(p), "--customers", "2", "--strict"])
+    assert r.exit_code == 2 and "strict" in r.output
+
+
+def test_system_peak_hours_bill_coincident_demand(tmp_path):
+    import json
+
+    # 10 $/kW of coincident demand at every hour; 2 customers of the sample fleet;
+    # the coincident line appears in the demand column only when --system-peak is given
+    rec = {
+        "name": "coincident",
+        "energyratestructure": [[{"rate": 0}]],
+        "energyweekdayschedule": [[0] * 24] * 12,
+        "energyweekendschedule": [[0] * 24] * 12,
+        "coincidentratestructure": [[{"rate": 10}]],
+        "coincidentrateschedule": [[0] * 24] * 12,
+    }
+    p = tmp_path / "c.json"
+    p.write_text(json.dumps(rec))
+    out = tmp_path / "b.parquet"
+    args = ["bill", "--tariff", str(p), "--customers", "2", "--out", str(out)]
+    r = runner.invoke(app, args)
+    assert r.exit_code == 0 and "coincident demand charge: not billed" in r.output.replace(
+        "\n", " "
+    )
+    assert sum(pq.read_table(out).to_pydict()["demand_fen"]) == 0
+    r = runner.invoke(app, [*args, "--system-peak", "2025-07-15T16:00"])
+    assert r.exit_code == 0, r.output
+    assert "1 system-peak step(s)" in r.output.replace("\n", " ")
+    d = pq.read_table(out).to_pydict()
+    july = [v for m, v in zip(d["month"], d["demand_fen"], strict=True) if m == "2025-07"]
+    assert len(july) == 2 and all(v > 0 for v in july)
+    assert sum(d["demand_fen"]) == sum(july)
+    r = runner.invoke(
+        app, ["bill", "--tariff", str(p), "--customers", "2", "--system-peak", "2031-01-01T00:00"]
+    )
+    assert r.exit_code == 2 and "does not cover" in r.output.replace("\n", " ")

@@ -24,12 +24,13 @@ from m2c.core.tariffs.model import Block, DemandTier, Tariff, Tier
 
 _INTERVAL_FIELDS = (
     "lines",
-    "energy_ckwh",
+    "energy_wh",
     "energy_period_fen",
     "block_line_fen",
     "max_demand_w",
     "period_demand_w",
-    "reactive_ckvarh",
+    "reactive_varh",
+    "max_reactive_var",
 )
 #: The one float64 load that a fused multiply-add (x*100 + 0.5 rounded once)
 #: converts differently from the CPU's two roundings: 1 centi-kWh vs 0.
@@ -48,26 +49,26 @@ def _rich_tariff(rounding: str = "half_up") -> Tariff:
     return Tariff(
         name=f"rich_{rounding}",
         energy_periods=(
-            (Tier(None, 612_345),),
-            (Tier(20_000, 987_654), Tier(60_000, 1_111_111), Tier(None, 1_333_337)),
-            (Tier(None, 305_555),),
+            (Tier(None, 612_345_000),),
+            (Tier(200_000, 987_654_000), Tier(600_000, 1_111_111_000), Tier(None, 1_333_337_000)),
+            (Tier(None, 305_555_000),),
         ),
         weekday_schedule=wk,
         weekend_schedule=we,
-        blocks=(Block(216_000, 0), Block(420_000, 50_000), Block(None, 300_000)),
+        blocks=(Block(2_160_000, 0), Block(4_200_000, 50_000_000), Block(None, 300_000_000)),
         block_basis="annual",
         demand_periods=(
-            (DemandTier(None, 3_333_333),),
-            (DemandTier(2_000, 9_876_543), DemandTier(None, 12_345_678)),
+            (DemandTier(None, 3_333_333_000),),
+            (DemandTier(2_000, 9_876_543_000), DemandTier(None, 12_345_678_000)),
         ),
         demand_weekday_schedule=dwk,
         flat_demand=(
-            (DemandTier(1_500, 1_234_567), DemandTier(None, 2_345_671)),
-            (DemandTier(None, 4_444_447),),
+            (DemandTier(1_500, 1_234_567_000), DemandTier(None, 2_345_671_000)),
+            (DemandTier(None, 4_444_447_000),),
         ),
         flat_demand_months=(0, 0, 0, 0, 0, 1, 1, 1, 0, 0, -1, 0),
-        basic_uy_per_kva=28_123_457,
-        basic_uy_per_kw=1_777_777,
+        basic_nu_per_kva=28_123_457_000,
+        basic_nu_per_kw=1_777_777_000,
         fixed_fen=1_234,
         min_monthly_fen=40_000,
         min_annual_fen=2_000_000,
@@ -81,12 +82,12 @@ def _tie_tariff() -> Tariff:
     centi-kWh, 5 CNY/kW on odd watts, 0.5 CNY/kVA on odd kVA (ties go to even)."""
     return Tariff(
         name="ties_half_even",
-        energy_periods=((Tier(None, 500_000),),),
-        blocks=(Block(10_001, 0), Block(None, 500_000)),
+        energy_periods=((Tier(None, 500_000_000),),),
+        blocks=(Block(100_010, 0), Block(None, 500_000_000)),
         block_basis="monthly",
-        flat_demand=((DemandTier(None, 5_000_000),),),
+        flat_demand=((DemandTier(None, 5_000_000_000),),),
         flat_demand_months=(0,) * 12,
-        basic_uy_per_kva=5_000,
+        basic_nu_per_kva=5_000_000,
         pf_standard=90,
         rounding="half_even",
     )
@@ -147,14 +148,18 @@ def _interval_case(tariff, n, days, step_minutes, dtype, start, reactive, seed=1
 
 def _check_hand() -> int:
     """Flat 0.5 CNY/kWh, January at a constant 0.005 kWh per hour (half a centi-kWh)."""
-    t = Tariff("flat", ((Tier(None, 500_000),),))
-    bills = bill_interval(t, np.full((1, 744), 0.005), backend="cuda")
-    # each hour rounds half-up to 1 centi-kWh: 744 ckWh = 7.44 kWh x 0.5 = 3.72 CNY
-    assert int(bills.energy_ckwh[0, 0, 0]) == 744
+    t = Tariff("flat", ((Tier(None, 500_000_000),),))
+    # register resolution: each hour rounds half-up to 1 centi-kWh (10 Wh):
+    # 744 ckWh = 7.44 kWh x 0.5 = 3.72 CNY
+    bills = bill_interval(t, np.full((1, 744), 0.005), step_resolution_wh=10, backend="cuda")
+    assert int(bills.energy_wh[0, 0, 0]) == 7_440
     assert int(bills.total_fen[0, 0]) == 372
-    trap = bill_interval(t, np.full((1, 744), _FMA_TRAP_KWH), backend="cuda")
-    assert int(trap.energy_ckwh[0, 0, 0]) == 744  # a fused x*100+0.5 would give 0
-    return 2
+    trap = bill_interval(t, np.full((1, 744), _FMA_TRAP_KWH), step_resolution_wh=10, backend="cuda")
+    assert int(trap.energy_wh[0, 0, 0]) == 7_440  # a fused x*100+0.5 would give 0
+    # exact Wh: 744 x 5 Wh = 3.72 kWh x 0.5 = 1.86 CNY
+    exact = bill_interval(t, np.full((1, 744), 0.005), backend="cuda")
+    assert int(exact.energy_wh[0, 0, 0]) == 3_720 and int(exact.total_fen[0, 0]) == 186
+    return 3
 
 
 def _check_rich_hourly(n: int = 3) -> int:
@@ -224,7 +229,7 @@ def _check_register(n: int = 40) -> int:
 
 def _check_bad_load() -> int:
     """A NaN load is reported at the same customer and step by both backends."""
-    t = Tariff("flat", ((Tier(None, 500_000),),))
+    t = Tariff("flat", ((Tier(None, 500_000_000),),))
     load = np.full((3, 1000), 0.5)
     load[1, 777] = np.nan
     load[1, 900] = -1.0
@@ -298,7 +303,7 @@ def test_simulator_not_auto_selected(sim_output: str) -> None:
 def test_backend_selection_without_gpu() -> None:
     from m2c.core.billing import cuda_runtime
 
-    t = Tariff("flat", ((Tier(None, 500_000),),))
+    t = Tariff("flat", ((Tier(None, 500_000_000),),))
     load = np.full((1, 744), 0.25)
     with pytest.raises(ValueError, match="backend must be one of"):
         bill_interval(t, load, backend="gpu")

@@ -7,7 +7,7 @@ from m2c.core import bill_interval, bill_register, bundled_tariff, compile_tarif
 from m2c.core.tariffs.model import DemandTier, Tariff, Tier
 from m2c.core.tariffs.powerfactor import adjustment_ppm, pf_hundredths
 
-FLAT = ((Tier(None, 500_000),),)  # 0.50 CNY/kWh
+FLAT = ((Tier(None, 500_000_000),),)  # 0.50 CNY/kWh
 
 
 def _reg(tariff, energy_ckwh, month=3, **kw):
@@ -26,7 +26,9 @@ def test_flat_energy():
 def test_monthly_tiers():
     # tiers: first 200 kWh at 0.50, next 200 at 0.55, rest at 0.80; 450 kWh:
     # 200 x 0.50 + 200 x 0.55 + 50 x 0.80 = 100 + 110 + 40 = 250.00 CNY
-    t = Tariff("m", ((Tier(20_000, 500_000), Tier(40_000, 550_000), Tier(None, 800_000)),))
+    t = Tariff(
+        "m", ((Tier(200_000, 500_000_000), Tier(400_000, 550_000_000), Tier(None, 800_000_000)),)
+    )
     assert int(_reg(t, [45_000]).total_fen[0]) == 25_000
 
 
@@ -46,19 +48,19 @@ def test_tou_periods_with_weekend_schedule():
     # peak 1.00 (hours 8-11 weekdays), off-peak 0.30 otherwise and on weekends.
     wk = tuple(tuple(1 if 8 <= h < 12 else 0 for h in range(24)) for _ in range(12))
     we = tuple(tuple(0 for _ in range(24)) for _ in range(12))
-    t = Tariff("tou", ((Tier(None, 300_000),), (Tier(None, 1_000_000),)), wk, we)
+    t = Tariff("tou", ((Tier(None, 300_000_000),), (Tier(None, 1_000_000_000),)), wk, we)
     # March 2025: 21 weekdays, 10 weekend days; 1 kWh every hour.
     # peak 21 x 4 = 84 kWh x 1.00 = 84.00; off-peak (744 - 84) = 660 x 0.30 = 198.00
     load = np.zeros((1, 24 * 31))
     load[:] = 1.0
     b = bill_interval(t, load, start="2025-03-01")
     assert int(b.total_fen[0, 0]) == 28_200
-    assert b.energy_ckwh[0, 0].tolist() == [66_000, 8_400]
+    assert b.energy_wh[0, 0].tolist() == [660_000, 84_000]
 
 
 def test_tiers_within_a_period():
     # one period with tiers 100 kWh at 0.40 then 0.60: 150 kWh -> 40 + 30 = 70.00
-    t = Tariff("pt", ((Tier(10_000, 400_000), Tier(None, 600_000)),))
+    t = Tariff("pt", ((Tier(100_000, 400_000_000), Tier(None, 600_000_000)),))
     assert int(_reg(t, [15_000]).total_fen[0]) == 7_000
 
 
@@ -68,7 +70,7 @@ def test_flat_demand_tiered_and_tou_demand():
     t = Tariff(
         "d",
         FLAT,
-        flat_demand=((DemandTier(50_000, 20_000_000), DemandTier(None, 30_000_000)),),
+        flat_demand=((DemandTier(50_000, 20_000_000_000), DemandTier(None, 30_000_000_000)),),
         flat_demand_months=tuple([0] * 12),
     )
     b = _reg(t, [0], max_demand_w=80_000)
@@ -78,7 +80,7 @@ def test_flat_demand_tiered_and_tou_demand():
     t2 = Tariff(
         "dt",
         FLAT,
-        demand_periods=((DemandTier(None, 0),), (DemandTier(None, 10_000_000),)),
+        demand_periods=((DemandTier(None, 0),), (DemandTier(None, 10_000_000_000),)),
         demand_weekday_schedule=ds,
         demand_weekend_schedule=ds,
     )
@@ -91,10 +93,10 @@ def test_flat_demand_tiered_and_tou_demand():
 
 def test_two_part_basic_charge_per_kva_and_per_kw():
     # 315 kVA x 28 CNY/kVA-month = 8 820.00 CNY
-    t = Tariff("b", FLAT, basic_uy_per_kva=28_000_000)
+    t = Tariff("b", FLAT, basic_nu_per_kva=28_000_000_000)
     assert int(_reg(t, [0], capacity_kva=315).basic_fen[0]) == 882_000
     # 250.5 kW max demand x 40 CNY/kW-month = 10 020.00 CNY
-    t = Tariff("k", FLAT, basic_uy_per_kw=40_000_000)
+    t = Tariff("k", FLAT, basic_nu_per_kw=40_000_000_000)
     assert int(_reg(t, [0], max_demand_w=250_500).basic_fen[0]) == 1_002_000
 
 

@@ -22,7 +22,7 @@ from m2c.core import bill_interval, bundled_tariff
 from m2c.core.tariffs.model import Block, DemandTier, Tariff, Tier
 from m2c.core.tariffs.powerfactor import adjustment_ppm
 
-FLAT = ((Tier(None, 500_000),),)  # 0.50 CNY/kWh
+FLAT = ((Tier(None, 500_000_000),),)  # 0.50 CNY/kWh
 ALL = tuple([0] * 12)
 
 
@@ -40,7 +40,7 @@ def _tiered(start: int, amount: int, tiers, bound: str) -> int:
     for t in tiers:
         hi = getattr(t, bound)
         hi = 2**62 if hi is None else hi
-        price = t.adder_uy if isinstance(t, Block) else t.price_uy
+        price = t.adder_nu if isinstance(t, Block) else t.price_nu
         part = min(max(end, lo), hi) - min(max(start, lo), hi)
         total += max(part, 0) * price
         lo = hi
@@ -56,8 +56,14 @@ def _pf(p: int, q: int) -> int:
         return int(x.quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
-def ref_bill_interval(tariff: Tariff, load, start: str, step: int, reactive=None, cap=None):
-    """Slow reference: dict of month index -> dict of line name -> fen, per customer."""
+def ref_bill_interval(
+    tariff: Tariff, load, start: str, step: int, reactive=None, cap=None, res: int = 1
+):
+    """Slow reference: dict of month index -> dict of line name -> fen, per customer.
+
+    Each step becomes a whole number of ``res`` Wh (1: exact for 0.001 kWh data;
+    10: the 0.01 kWh register step), summed exactly per month and period.
+    """
     t0 = dt.datetime.fromisoformat(start)
     mode = tariff.rounding
     wk_s, we_s = tariff.weekday_schedule, tariff.weekend_schedule or tariff.weekday_schedule
@@ -65,7 +71,7 @@ def ref_bill_interval(tariff: Tariff, load, start: str, step: int, reactive=None
     dwe = tariff.demand_weekend_schedule or dwk
     out = []
     for i in range(load.shape[0]):
-        energy = defaultdict(int)  # (month index, period) -> centi-kWh
+        energy = defaultdict(int)  # (month index, period) -> Wh
         dmax = defaultdict(int)  # month index -> W
         dper = defaultdict(int)  # (month index, demand period) -> W
         q = defaultdict(int)
@@ -75,17 +81,17 @@ def ref_bill_interval(tariff: Tariff, load, start: str, step: int, reactive=None
             mi = (t.year - t0.year) * 12 + t.month - t0.month
             cal[mi] = (t.year, t.month)
             weekend = t.weekday() >= 5
-            ck = math.floor(float(load[i, s]) * 100 + 0.5)  # register step 0.01 kWh
+            wh = math.floor(float(load[i, s]) * (1000 // res) + 0.5) * res
             p = (we_s if weekend else wk_s)[t.month - 1][t.hour]
-            energy[mi, p] += ck
-            w = ck * 10 * 60 // step  # 0.01 kWh per step of `step` minutes -> W
-            assert ck * 10 * 60 % step == 0
+            energy[mi, p] += wh
+            w = wh * 60 // step  # Wh per step of `step` minutes -> W
+            assert wh * 60 % step == 0
             dmax[mi] = max(dmax[mi], w)
             if tariff.demand_periods:
                 dp = (dwe if weekend else dwk)[t.month - 1][t.hour]
                 dper[mi, dp] = max(dper[mi, dp], w)
             if reactive is not None:
-                q[mi] += math.floor(abs(float(reactive[i, s])) * 100 + 0.5)
+                q[mi] += math.floor(abs(float(reactive[i, s])) * (1000 // res) + 0.5) * res
         bills = {}
         ytd = 0
         billed = 0
@@ -97,39 +103,39 @@ def ref_bill_interval(tariff: Tariff, load, start: str, step: int, reactive=None
             year = y
             e_total = sum(energy[mi, p] for p in range(tariff.n_energy_periods))
             periods = [
-                _rdiv(_tiered(0, energy[mi, p], tiers, "upto_ckwh"), 10**6, mode)
+                _rdiv(_tiered(0, energy[mi, p], tiers, "upto_wh"), 10**10, mode)
                 for p, tiers in enumerate(tariff.energy_periods)
             ]
             start_b = ytd if tariff.block_basis == "annual" else 0
             blocks = []
             lo = 0
             for b in tariff.blocks:
-                hi = 2**62 if b.upto_ckwh is None else b.upto_ckwh
+                hi = 2**62 if b.upto_wh is None else b.upto_wh
                 part = min(max(start_b + e_total, lo), hi) - min(max(start_b, lo), hi)
-                blocks.append(_rdiv(max(part, 0) * b.adder_uy, 10**6, mode))
+                blocks.append(_rdiv(max(part, 0) * b.adder_nu, 10**10, mode))
                 lo = hi
             energy_fen = sum(periods) + sum(blocks)
             flat = 0
             if tariff.flat_demand and tariff.flat_demand_months[m - 1] >= 0:
                 tiers = tariff.flat_demand[tariff.flat_demand_months[m - 1]]
-                flat = _rdiv(_tiered(0, dmax[mi], tiers, "upto_w"), 10**7, mode)
+                flat = _rdiv(_tiered(0, dmax[mi], tiers, "upto_w"), 10**10, mode)
             tou = sum(
-                _rdiv(_tiered(0, dper[mi, p], tiers, "upto_w"), 10**7, mode)
+                _rdiv(_tiered(0, dper[mi, p], tiers, "upto_w"), 10**10, mode)
                 for p, tiers in enumerate(tariff.demand_periods)
             )
             basic = 0
-            if tariff.basic_uy_per_kva:
+            if tariff.basic_nu_per_kva:
                 basic += _rdiv(
-                    (0 if cap is None else int(cap[i])) * tariff.basic_uy_per_kva, 10**4, mode
+                    (0 if cap is None else int(cap[i])) * tariff.basic_nu_per_kva, 10**7, mode
                 )
-            if tariff.basic_uy_per_kw:
-                basic += _rdiv(dmax[mi] * tariff.basic_uy_per_kw, 10**7, mode)
+            if tariff.basic_nu_per_kw:
+                basic += _rdiv(dmax[mi] * tariff.basic_nu_per_kw, 10**10, mode)
             pf_fen = 0
             if reactive is not None and tariff.pf_standard:
                 ppm = adjustment_ppm(_pf(e_total, q[mi]), tariff.pf_standard)
                 pf_fen = _rdiv(ppm * (basic + energy_fen), 10**6, mode)
             sub = energy_fen + flat + tou + basic + pf_fen + tariff.fixed_fen
-            minimum = max(tariff.min_monthly_fen - sub, 0)
+            minimum = max(tariff.min_monthly_fen - sub, 0) if tariff.min_monthly_fen else 0
             total = sub + minimum
             annual = 0
             if m == 12 and billed + total < tariff.min_annual_fen:
@@ -183,27 +189,27 @@ _DEM = tuple(tuple(1 if 8 <= h < 12 or 18 <= h < 22 else 0 for h in range(24)) f
 RICH = Tariff(
     "rich",
     energy_periods=(
-        (Tier(3_000, 600_000), Tier(None, 700_000)),  # flat, tiered in-period
-        (Tier(None, 1_041_800),),  # peak
-        (Tier(1_000, 300_000), Tier(None, 325_600)),
+        (Tier(30_000, 600_000_000), Tier(None, 700_000_000)),  # flat, tiered in-period
+        (Tier(None, 1_041_800_000),),  # peak
+        (Tier(10_000, 300_000_000), Tier(None, 325_600_000)),
     ),  # valley, tiered
     weekday_schedule=_TOU_WK,
     weekend_schedule=_TOU_WE,
-    blocks=(Block(27_600, 0), Block(48_000, 50_000), Block(None, 300_000)),
+    blocks=(Block(276_000, 0), Block(480_000, 50_000_000), Block(None, 300_000_000)),
     block_basis="annual",
     demand_periods=(
         (DemandTier(None, 0),),
-        (DemandTier(1_500, 10_000_000), DemandTier(None, 15_000_000)),
+        (DemandTier(1_500, 10_000_000_000), DemandTier(None, 15_000_000_000)),
     ),
     demand_weekday_schedule=_DEM,
     demand_weekend_schedule=tuple(tuple([0] * 24) for _ in range(12)),
     flat_demand=(
-        (DemandTier(2_000, 20_000_000), DemandTier(None, 25_000_000)),
-        (DemandTier(None, 5_000_000),),
+        (DemandTier(2_000, 20_000_000_000), DemandTier(None, 25_000_000_000)),
+        (DemandTier(None, 5_000_000_000),),
     ),
     flat_demand_months=(1, 1, -1, -1, -1, 0, 0, 0, 0, -1, -1, 1),
-    basic_uy_per_kva=28_000_000,
-    basic_uy_per_kw=1_230_000,
+    basic_nu_per_kva=28_000_000_000,
+    basic_nu_per_kw=1_230_000_000,
     fixed_fen=571,
     min_monthly_fen=30_000,
     min_annual_fen=1_200_000,
@@ -215,7 +221,7 @@ RICH_EVEN = Tariff(
         "name": "rich_even",
         "rounding": "half_even",
         "block_basis": "monthly",
-        "blocks": (Block(500, 0), Block(None, 150_000)),
+        "blocks": (Block(5_000, 0), Block(None, 150_000_000)),
     }
 )
 
@@ -227,13 +233,13 @@ def test_tou_periods_with_weekend_schedule():
     # peak 1.00 (hours 8-11 weekdays), off-peak 0.30 otherwise and on weekends.
     wk = tuple(tuple(1 if 8 <= h < 12 else 0 for h in range(24)) for _ in range(12))
     we = tuple(tuple(0 for _ in range(24)) for _ in range(12))
-    t = Tariff("tou", ((Tier(None, 300_000),), (Tier(None, 1_000_000),)), wk, we)
+    t = Tariff("tou", ((Tier(None, 300_000_000),), (Tier(None, 1_000_000_000),)), wk, we)
     # March 2025: 21 weekdays, 10 weekend days; 1 kWh every hour.
     # peak 21 x 4 = 84 kWh x 1.00 = 84.00; off-peak (744 - 84) = 660 x 0.30 = 198.00
     load = np.ones((1, 24 * 31))
     b = bill_interval(t, load, start="2025-03-01", backend="cpu")
     assert int(b.total_fen[0, 0]) == 28_200
-    assert b.energy_ckwh[0, 0].tolist() == [66_000, 8_400]
+    assert b.energy_wh[0, 0].tolist() == [660_000, 84_000]
     assert b.energy_period_fen[0, 0].tolist() == [19_800, 8_400]
     assert b.months[:2] == ["2025-03", "2025-04"] and int(b.total_fen[0, 1]) == 0
     # without a weekend schedule the weekday one applies every day: February 2025 has
@@ -247,7 +253,7 @@ def test_tou_periods_with_weekend_schedule():
 def test_seasonal_schedule_by_month():
     # summer (Jul, Aug) all hours in period 1 at 0.80, other months period 0 at 0.50.
     sched = tuple(tuple(1 if m in (6, 7) else 0 for _ in range(24)) for m in range(12))
-    t = Tariff("season", ((Tier(None, 500_000),), (Tier(None, 800_000),)), sched)
+    t = Tariff("season", ((Tier(None, 500_000_000),), (Tier(None, 800_000_000),)), sched)
     # 2025-06-01 .. 2025-08-31: 30 + 31 + 31 days at 0.1 kWh/h:
     # June 72 kWh x 0.50 = 36.00; July 74.4 x 0.80 = 59.52; August 59.52
     load = np.full((1, 24 * 92), 0.1)
@@ -283,21 +289,23 @@ def test_annual_blocks_accumulate_over_the_year():
 def test_demand_from_interval_data_hourly_and_15_minutes():
     # flat demand 30 CNY/kW; hourly: the largest hour in January is 12.34 kWh -> 12.34 kW
     # -> 12.34 x 30 = 370.20 CNY (energy 0.50/kWh on 12.34 + 1.00 kWh = 6.67 CNY)
-    t = Tariff("d", FLAT, flat_demand=((DemandTier(None, 30_000_000),),), flat_demand_months=ALL)
+    t = Tariff(
+        "d", FLAT, flat_demand=((DemandTier(None, 30_000_000_000),),), flat_demand_months=ALL
+    )
     load = np.zeros((1, 744))
     load[0, 100] = 12.34
     load[0, 200] = 1.0
     b = bill_interval(t, load, backend="cpu")
     assert int(b.max_demand_w[0, 0]) == 12_340 and int(b.demand_fen[0, 0]) == 37_020
     assert int(b.energy_fen[0, 0]) == 667  # 13.34 x 0.5 = 6.67
-    # 15-minute steps: the register step 0.01 kWh per 15 min is 40 W, so demand moves
-    # in 40 W steps: 3.09 kWh in 15 min = 12.36 kW average -> 12.36 x 30 = 370.80 CNY
+    # 15-minute steps: 1 Wh per 15 min is 4 W, so demand moves in 4 W steps:
+    # 3.09 kWh in 15 min = 12.36 kW average -> 12.36 x 30 = 370.80 CNY
     load = np.zeros((1, 744 * 4))
     load[0, 400] = 3.09
     load[0, 401] = 3.0  # the hour holds 6.09 kWh, but demand is the 15-minute average
     b = bill_interval(t, load, step_minutes=15, backend="cpu")
     assert int(b.max_demand_w[0, 0]) == 12_360 and int(b.demand_fen[0, 0]) == 37_080
-    assert int(b.energy_ckwh[0, 0, 0]) == 609  # 6.09 x 0.5 = 3.045 -> 3.05 CNY (half-up)
+    assert int(b.energy_wh[0, 0, 0]) == 6_090  # 6.09 x 0.5 = 3.045 -> 3.05 CNY (half-up)
     assert int(b.energy_fen[0, 0]) == 305
 
 
@@ -311,10 +319,10 @@ def test_tou_demand_and_basic_per_kw_from_interval_data():
     t = Tariff(
         "td",
         FLAT,
-        demand_periods=((DemandTier(None, 0),), (DemandTier(None, 10_000_000),)),
+        demand_periods=((DemandTier(None, 0),), (DemandTier(None, 10_000_000_000),)),
         demand_weekday_schedule=ds,
         demand_weekend_schedule=we,
-        basic_uy_per_kw=2_000_000,
+        basic_nu_per_kw=2_000_000_000,
     )
     load = np.zeros((1, 24 * 31))
     load[0, 5 * 24 + 9] = 5.0  # 2025-01-06 09:00
@@ -344,7 +352,7 @@ def test_pf_and_capacity_from_interval_data():
     assert int(b.basic_fen[0, 0]) == 882_000 and int(b.pf_hundredths[0, 0]) == 89
     assert int(b.pf_adjust_fen[0, 0]) == 4_648
     assert int(b.total_fen[0, 0]) == 882_000 + 47_639 + 4_648
-    assert int(b.reactive_ckvarh[0, 0]) == 37_200 and int(b.reactive_ckvarh[0, 1]) == 0
+    assert int(b.reactive_varh[0, 0]) == 372_000 and int(b.reactive_varh[0, 1]) == 0
 
 
 def test_monthly_and_annual_minimum_over_a_year():
@@ -412,20 +420,27 @@ def _fleets(draw):
     sparsity = draw(st.sampled_from([0.0, 0.5, 0.95]))
     with_q = draw(st.booleans())
     tariff = draw(st.sampled_from([RICH, RICH_EVEN]))
+    res = draw(st.sampled_from([1, 10]))
     rng = np.random.default_rng(seed)
-    # integer centi-kWh / 100: each value lands exactly on the register step
-    ck = np.floor(rng.gamma(1.0, scale * 100 * 60 / step, (n, days * steps_per_day)))
+    # integer Wh / 1000 (res 1) or centi-kWh / 100 (res 10, register data): each value
+    # lands exactly on the resolution
+    per_kwh = 1000 // res
+    ck = np.floor(rng.gamma(1.0, scale * per_kwh * 60 / step, (n, days * steps_per_day)))
     ck[rng.random(ck.shape) < sparsity] = 0
-    load = ck / 100
-    q = np.floor(rng.gamma(1.0, 40 * 60 / step, load.shape)) / 100 if with_q else None
+    load = ck / per_kwh
+    q = (
+        np.floor(rng.gamma(1.0, 0.4 * per_kwh * 60 / step, load.shape)) / per_kwh
+        if with_q
+        else None
+    )
     cap = rng.integers(0, 1000, n)
-    return tariff, load, start, step, q, cap
+    return tariff, load, start, step, q, cap, res
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(_fleets())
 def test_kernel_equals_reference(fleet):
-    tariff, load, start, step, q, cap = fleet
+    tariff, load, start, step, q, cap, res = fleet
     b = bill_interval(
         tariff,
         load,
@@ -433,10 +448,11 @@ def test_kernel_equals_reference(fleet):
         step_minutes=step,
         reactive_kvarh=q,
         capacity_kva=cap,
+        step_resolution_wh=res,
         backend="cpu",
     )
-    _assert_same(b, ref_bill_interval(tariff, load, start, step, q, cap))
-    # the float32 copy bills the same (values are multiples of 0.01 below 2**24 / 100)
+    _assert_same(b, ref_bill_interval(tariff, load, start, step, q, cap, res))
+    # the float32 copy bills the same (values are multiples of 0.001 below 2**24 / 1000)
     b32 = bill_interval(
         tariff,
         load.astype(np.float32),
@@ -444,6 +460,7 @@ def test_kernel_equals_reference(fleet):
         step_minutes=step,
         reactive_kvarh=q,
         capacity_kva=cap,
+        step_resolution_wh=res,
         backend="cpu",
     )
     np.testing.assert_array_equal(b.lines, b32.lines)

@@ -11,7 +11,7 @@ import pytest
 from m2c.core import bill_register, bundled_tariff, compile_tariffs
 from m2c.core.tariffs.model import Block, DemandTier, Tariff, Tier
 
-FLAT = ((Tier(None, 500_000),),)  # 0.50 CNY/kWh
+FLAT = ((Tier(None, 500_000_000),),)  # 0.50 CNY/kWh
 ALL = tuple([0] * 12)  # flat-demand structure 0 in every month
 
 
@@ -49,7 +49,9 @@ def test_flat_price_and_rounding_modes():
 def test_monthly_tiers_in_the_period():
     # tiers: first 200 kWh at 0.50, next 200 at 0.55, rest at 0.80; 450 kWh:
     # 200 x 0.50 + 200 x 0.55 + 50 x 0.80 = 100 + 110 + 40 = 250.00 CNY
-    t = Tariff("m", ((Tier(20_000, 500_000), Tier(40_000, 550_000), Tier(None, 800_000)),))
+    t = Tariff(
+        "m", ((Tier(200_000, 500_000_000), Tier(400_000, 550_000_000), Tier(None, 800_000_000)),)
+    )
     assert _one(_reg(t, [45_000]), "total_fen") == 25_000
     # exactly at a bound: 200 kWh x 0.50 = 100.00 (nothing in tier 2)
     assert _one(_reg(t, [20_000]), "total_fen") == 10_000
@@ -63,7 +65,7 @@ def test_monthly_block_adders_on_total():
     t = Tariff(
         "mb",
         FLAT,
-        blocks=(Block(20_000, 0), Block(40_000, 50_000), Block(None, 300_000)),
+        blocks=(Block(200_000, 0), Block(400_000, 50_000_000), Block(None, 300_000_000)),
         block_basis="monthly",
     )
     b = _reg(t, [45_000])
@@ -111,8 +113,8 @@ def test_tou_periods_and_tiers_within_periods():
     t2 = Tariff(
         "pt",
         (
-            (Tier(10_000, 400_000), Tier(None, 600_000)),
-            (Tier(5_000, 1_000_000), Tier(None, 1_200_000)),
+            (Tier(100_000, 400_000_000), Tier(None, 600_000_000)),
+            (Tier(50_000, 1_000_000_000), Tier(None, 1_200_000_000)),
         ),
     )
     b = _reg(t2, [15_000, 8_000])
@@ -123,7 +125,7 @@ def test_tou_periods_and_tiers_within_periods():
 def test_each_period_line_is_rounded_once():
     # two periods at 0.005 CNY/kWh: 1 kWh each = 0.5 fen per line -> 1 + 1 = 2 fen
     # (half-up per line; rounding the 1.0 fen sum once would give 1 fen)
-    t = Tariff("r", ((Tier(None, 5_000),), (Tier(None, 5_000),)))
+    t = Tariff("r", ((Tier(None, 5_000_000),), (Tier(None, 5_000_000),)))
     b = _reg(t, [100, 100])
     assert b.energy_period_fen[0].tolist() == [1, 1] and _one(b, "total_fen") == 2
 
@@ -137,7 +139,7 @@ def test_flat_demand_tiered():
     t = Tariff(
         "d",
         FLAT,
-        flat_demand=((DemandTier(50_000, 20_000_000), DemandTier(None, 30_000_000)),),
+        flat_demand=((DemandTier(50_000, 20_000_000_000), DemandTier(None, 30_000_000_000)),),
         flat_demand_months=ALL,
     )
     b = _reg(t, [0], max_demand_w=80_000)
@@ -153,7 +155,7 @@ def test_flat_demand_by_month():
     t = Tariff(
         "ds",
         FLAT,
-        flat_demand=((DemandTier(None, 30_000_000),), (DemandTier(None, 10_000_000),)),
+        flat_demand=((DemandTier(None, 30_000_000_000),), (DemandTier(None, 10_000_000_000),)),
         flat_demand_months=months,
     )
     # 40 kW: July 40 x 30 = 1 200.00; January 40 x 10 = 400.00; April 0
@@ -173,11 +175,11 @@ def test_tou_demand_tiered_plus_flat_demand():
         "dt",
         FLAT,
         demand_periods=(
-            (DemandTier(100_000, 0), DemandTier(None, 5_000_000)),
-            (DemandTier(50_000, 10_000_000), DemandTier(None, 15_000_000)),
+            (DemandTier(100_000, 0), DemandTier(None, 5_000_000_000)),
+            (DemandTier(50_000, 10_000_000_000), DemandTier(None, 15_000_000_000)),
         ),
         demand_weekday_schedule=ds,
-        flat_demand=((DemandTier(None, 20_000_000),),),
+        flat_demand=((DemandTier(None, 20_000_000_000),),),
         flat_demand_months=ALL,
     )
     table = compile_tariffs([t])
@@ -202,19 +204,19 @@ def test_tou_demand_tiered_plus_flat_demand():
 
 def test_two_part_basic_charge_per_kva_and_per_kw():
     # 315 kVA x 28 CNY/kVA-month = 8 820.00 CNY
-    t = Tariff("b", FLAT, basic_uy_per_kva=28_000_000)
+    t = Tariff("b", FLAT, basic_nu_per_kva=28_000_000_000)
     assert _one(_reg(t, [0], capacity_kva=315), "basic_fen") == 882_000
     # 250.5 kW max demand x 40 CNY/kW-month = 10 020.00 CNY
-    t = Tariff("k", FLAT, basic_uy_per_kw=40_000_000)
+    t = Tariff("k", FLAT, basic_nu_per_kw=40_000_000_000)
     b = _reg(t, [0], max_demand_w=250_500)
     assert _one(b, "basic_fen") == 1_002_000 and _one(b, "demand_fen") == 0
     # both in one tariff: 100 kVA x 28 + 60 kW x 40 = 2 800 + 2 400 = 5 200.00
-    t = Tariff("kk", FLAT, basic_uy_per_kva=28_000_000, basic_uy_per_kw=40_000_000)
+    t = Tariff("kk", FLAT, basic_nu_per_kva=28_000_000_000, basic_nu_per_kw=40_000_000_000)
     assert _one(_reg(t, [0], capacity_kva=100, max_demand_w=60_000), "basic_fen") == 520_000
     # 50 W x 0.10 CNY/kW = 0.005 CNY = 0.5 fen -> 1 (half-up) / 0 (half-even)
-    t = Tariff("kr", FLAT, basic_uy_per_kw=100_000)
+    t = Tariff("kr", FLAT, basic_nu_per_kw=100_000_000)
     assert _one(_reg(t, [0], max_demand_w=50), "basic_fen") == 1
-    t = Tariff("kr", FLAT, basic_uy_per_kw=100_000, rounding="half_even")
+    t = Tariff("kr", FLAT, basic_nu_per_kw=100_000_000, rounding="half_even")
     assert _one(_reg(t, [0], max_demand_w=50), "basic_fen") == 0
 
 
@@ -294,9 +296,9 @@ def test_pf_adjustment_excludes_demand_and_fixed():
     t = Tariff(
         "pfx",
         FLAT,
-        flat_demand=((DemandTier(None, 20_000_000),),),
+        flat_demand=((DemandTier(None, 20_000_000_000),),),
         flat_demand_months=ALL,
-        basic_uy_per_kw=30_000_000,
+        basic_nu_per_kw=30_000_000_000,
         fixed_fen=1_000,
         pf_standard=85,
     )
@@ -317,7 +319,7 @@ def test_pf_adjustment_includes_block_adders():
     t = Tariff(
         "pb",
         FLAT,
-        blocks=(Block(10_000, 0), Block(None, 100_000)),
+        blocks=(Block(100_000, 0), Block(None, 100_000_000)),
         block_basis="monthly",
         pf_standard=90,
     )

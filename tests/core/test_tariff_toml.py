@@ -33,16 +33,16 @@ def test_each_bundled_tariff_loads_and_compiles(name):
 
 def test_bundled_figures_are_converted_exactly():
     a = bundled_tariff("agricultural")
-    assert a.energy_periods == ((Tier(None, 479_000),),) and a.pf_standard == 80
+    assert a.energy_periods == ((Tier(None, 479_000_000),),) and a.pf_standard == 80
     c = bundled_tariff("commercial_flat")
-    assert c.energy_periods == ((Tier(None, 666_400),),) and c.fixed_fen == 500
+    assert c.energy_periods == ((Tier(None, 666_400_000),),) and c.fixed_fen == 500
     r = bundled_tariff("residential_annual_tiers")
     # 2760 kWh = 276 000 centi-kWh, 4800 kWh = 480 000; +0.05 = 50 000 micro-yuan/kWh
-    assert r.blocks == (Block(276_000, 0), Block(480_000, 50_000), Block(None, 300_000))
-    assert r.block_basis == "annual" and r.energy_periods == ((Tier(None, 488_300),),)
+    assert r.blocks == (Block(2_760_000, 0), Block(4_800_000, 50_000_000), Block(None, 300_000_000))
+    assert r.block_basis == "annual" and r.energy_periods == ((Tier(None, 488_300_000),),)
     i = bundled_tariff("industrial_tou_two_part")
-    assert [p[0].price_uy for p in i.energy_periods] == [651_200, 1_041_800, 325_600]
-    assert i.basic_uy_per_kva == 28_000_000 and i.pf_standard == 90
+    assert [p[0].price_nu for p in i.energy_periods] == [651_200_000, 1_041_800_000, 325_600_000]
+    assert i.basic_nu_per_kva == 28_000_000_000 and i.pf_standard == 90
     # schedule: peak 8-10 and 18-20 h, valley 23 and 0-6 h, flat the rest, every month
     row = i.weekday_schedule[6]
     assert [h for h in range(24) if row[h] == 1] == [8, 9, 10, 18, 19, 20]
@@ -99,23 +99,23 @@ standard = 0.85
 
 def test_every_section_converts():
     t = parse_tariff_toml(FULL, "full.toml")
-    # 100 kWh = 10 000 centi-kWh; 0.6 CNY/kWh = 600 000 micro-yuan/kWh
+    # 100 kWh = 100 000 Wh; 0.6 CNY/kWh = 600 000 000 nano-yuan/kWh
     assert t.energy_periods == (
-        (Tier(10_000, 600_000), Tier(None, 700_000)),
-        (Tier(None, 1_200_000),),
+        (Tier(100_000, 600_000_000), Tier(None, 700_000_000)),
+        (Tier(None, 1_200_000_000),),
     )
     assert t.weekday_schedule[6][14] == 1 and t.weekday_schedule[7][15] == 1
     assert t.weekday_schedule[5][14] == 0 and t.weekday_schedule[6][13] == 0
-    assert t.blocks == (Block(20_000, 0), Block(None, 100_000)) and t.block_basis == "monthly"
-    # 50 kW = 50 000 W; 12.5 CNY/kW = 12 500 000 micro-yuan
+    assert t.blocks == (Block(200_000, 0), Block(None, 100_000_000)) and t.block_basis == "monthly"
+    # 50 kW = 50 000 W; 12.5 CNY/kW = 12 500 000 000 nano-yuan
     assert t.demand_periods == (
         (DemandTier(None, 0),),
-        (DemandTier(50_000, 10_000_000), DemandTier(None, 12_500_000)),
+        (DemandTier(50_000, 10_000_000_000), DemandTier(None, 12_500_000_000)),
     )
     assert t.demand_weekday_schedule[0][14] == 1 and t.demand_weekday_schedule[0][16] == 0
-    assert t.flat_demand == ((DemandTier(None, 3_500_000),),)
+    assert t.flat_demand == ((DemandTier(None, 3_500_000_000),),)
     assert t.flat_demand_months == (-1, -1, -1, -1, -1, 0, 0, 0, 0, -1, -1, -1)
-    assert t.basic_uy_per_kva == 28_000_000 and t.basic_uy_per_kw == 42_500_000
+    assert t.basic_nu_per_kva == 28_000_000_000 and t.basic_nu_per_kw == 42_500_000_000
     assert (t.fixed_fen, t.min_monthly_fen, t.min_annual_fen) == (571, 1_500, 100_000)
     assert t.pf_standard == 85 and t.rounding == "half_even"
 
@@ -198,9 +198,9 @@ def test_other_errors_name_the_file(tmp_path):
     )
     with pytest.raises(TariffFileError, match=r"two\.toml: periods: exactly one period"):
         parse_tariff_toml(two, "two.toml")
-    # a price finer than a micro-yuan, a charge finer than a fen: refused, not rounded
-    fine = 'name = "x"\n[[periods]]\nname = "a"\ntiers = [{ price = 0.00000015 }]\n'
-    with pytest.raises(TariffFileError, match=r"fine\.toml: price in yuan per unit"):
+    # a price finer than a nano-yuan, a charge finer than a fen: refused, not rounded
+    fine = 'name = "x"\n[[periods]]\nname = "a"\ntiers = [{ price = 0.00000000015 }]\n'
+    with pytest.raises(TariffFileError, match=r"fine\.toml: periods\[0\]\.tiers\[0\]\.price"):
         parse_tariff_toml(fine, "fine.toml")
     fen = (
         'name = "x"\n[[periods]]\nname = "a"\ntiers = [{ price = 0.5 }]\n'

@@ -134,3 +134,25 @@ def test_rounding_mode_names():
     assert u.rounding_mode("half_even") == u.HALF_EVEN
     with pytest.raises(ValueError, match="unknown rounding mode 'bankers'"):
         u.rounding_mode("bankers")
+
+
+def test_nano_prices_and_wh_energy():
+    # 7-decimal URDB price exact in nano-units; finer refused; bound named
+    assert u.price_to_nu("0.0481085") == 48_108_500
+    assert u.price_to_nu(10_000) == u.MAX_PRICE_NU
+    with pytest.raises(ValueError, match="finer than the unit 1/1000000000"):
+        u.price_to_nu("0.0000000001")
+    with pytest.raises(ValueError, match="beyond the bound of 10000"):
+        u.price_to_nu("1e300")
+    with pytest.raises(ValueError, match="expected a finite number"):
+        u.price_to_nu("inf")
+    # 0.001 kWh data land on whole Wh, from float32 too (half-up on exact halves)
+    assert u.kwh_to_wh(np.float32(1.234)) == 1234
+    assert u.kwh_to_wh(np.array([0.0005, 2.5e-3])).tolist() == [1, 3]
+    # the prepaid price (micro-yuan) from a tariff price, refused when it would round
+    assert u.nu_to_uy(np.array([488_300_000])).tolist() == [488_300]
+    with pytest.raises(ValueError, match="whole number of micro-yuan"):
+        u.nu_to_uy(np.array([48_108_500]))
+    # the line bound: 2^63 - 1 pico-units
+    assert u.MAX_LINE_UNITS == (2**63 - 1) // 10**12 == 9_223_372
+    assert u.max_quantity(u.MAX_PRICE_NU) == (2**63 - 1) // 10**13

@@ -39,25 +39,21 @@ def test_bundled_record_imports_exactly():
     t = load_urdb(XCEL)
     assert t.name == "Residential Energy Time Of Use (Schedule RE-TOU)"
     assert t.currency == "USD"
-    # rate + adj in micro-$/kWh; periods 1 and 3 have 7-decimal adj, rounded half-up:
-    # 0.06387 + 0.035187  = 0.099057                   -> 99057
-    # 0.08623 + 0.0085112 = 0.0947412 -> 94741.2       -> 94741 (rounded)
-    # 0.10858 + 0.049546  = 0.158126                   -> 158126
-    # 0.11816 + 0.0070699 = 0.1252299 -> 125229.9      -> 125230 (rounded)
-    # 0.17246 + 0.047412  = 0.219872                   -> 219872
+    # rate + adj in nano-$/kWh, exact (periods 1 and 3 have 7-decimal adj):
+    # 0.06387 + 0.035187  = 0.099057  -> 99 057 000
+    # 0.08623 + 0.0085112 = 0.0947412 -> 94 741 200 (a micro-$ price would round it)
+    # 0.10858 + 0.049546  = 0.158126  -> 158 126 000
+    # 0.11816 + 0.0070699 = 0.1252299 -> 125 229 900
+    # 0.17246 + 0.047412  = 0.219872  -> 219 872 000
     assert t.energy_periods == tuple(
-        (Tier(None, p),) for p in (99057, 94741, 158126, 125230, 219872)
+        (Tier(None, p),) for p in (99_057_000, 94_741_200, 158_126_000, 125_229_900, 219_872_000)
     )
     assert t.fixed_fen == 571  # fixedchargefirstmeter 5.71 $/month
     assert t.weekday_schedule[6][14] == 4 and t.weekend_schedule[6][14] == 3
     assert t.weekday_schedule[0][14] == 2 and t.weekend_schedule[0][14] == 1
     assert t.demand_periods == () and t.flat_demand == ()
     assert t.min_monthly_fen == 0 and t.min_annual_fen == 0
-    rounding = [n for n in t.notes if "rounded half-up" in n]
-    assert len(rounding) == 1
-    assert "energyratestructure[1][0]" in rounding[0]
-    assert "energyratestructure[3][0]" in rounding[0]
-    assert "energyratestructure[0][0]" not in rounding[0]
+    assert not [n for n in t.notes if "rounded half-up" in n]
     assert any("Net Metering" in n and "negative" in n for n in t.notes)
 
 
@@ -84,7 +80,7 @@ def test_bundled_record_july_bill_by_hand():
     #   energy 3685 + 4308 + 6068 = 14061; + fixed 571 = 14632 cents
     bills = bill_interval(load_urdb(XCEL), _xcel_year_load(), start="2025-01-01", step_minutes=60)
     assert bills.months[6] == "2025-07"
-    assert bills.energy_ckwh[0, 6].tolist() == [37200, 0, 0, 34400, 27600]
+    assert bills.energy_wh[0, 6].tolist() == [372_000, 0, 0, 344_000, 276_000]
     assert bills.energy_period_fen[0, 6].tolist() == [3685, 0, 0, 4308, 6068]
     assert int(bills.fixed_fen[0, 6]) == 571
     assert int(bills.total_fen[0, 6]) == 14632
@@ -99,7 +95,7 @@ def test_bundled_record_january_bill_by_hand():
     #   276 x 0.158126 = 43.642776 $ -> 4364 cents
     #   3685 + 3259 + 4364 + 571 = 11879 cents
     bills = bill_interval(load_urdb(XCEL), _xcel_year_load(), start="2025-01-01", step_minutes=60)
-    assert bills.energy_ckwh[0, 0].tolist() == [37200, 34400, 27600, 0, 0]
+    assert bills.energy_wh[0, 0].tolist() == [372_000, 344_000, 276_000, 0, 0]
     assert int(bills.total_fen[0, 0]) == 11879
 
 
@@ -156,15 +152,15 @@ def test_tiers_demand_and_charges_units():
     t = load_urdb(rec)
     # 500 kWh -> 50 000 centi-kWh; 1000.5 kWh -> 100 050; 0.12 + 0.01 $/kWh -> 130 000 micro-$
     assert t.energy_periods == (
-        (Tier(50_000, 100_000), Tier(100_050, 130_000), Tier(None, 150_000)),
+        (Tier(500_000, 100_000_000), Tier(1_000_500, 130_000_000), Tier(None, 150_000_000)),
     )
     # demand: 20 kW -> 20 000 W; 10.25 $/kW -> 10 250 000 micro-$/kW
     assert t.demand_periods == (
-        (DemandTier(None, 4_500_000),),
-        (DemandTier(20_000, 10_250_000), DemandTier(None, 12_000_000)),
+        (DemandTier(None, 4_500_000_000),),
+        (DemandTier(20_000, 10_250_000_000), DemandTier(None, 12_000_000_000)),
     )
     assert t.demand_weekday_schedule[3][12] == 1 and t.demand_weekend_schedule[3][12] == 0
-    assert t.flat_demand[0] == (DemandTier(10_000, 5_000_000), DemandTier(None, 7_500_000))
+    assert t.flat_demand[0] == (DemandTier(10_000, 5_000_000_000), DemandTier(None, 7_500_000_000))
     assert t.flat_demand_months == (0,) * 6 + (1,) * 6
     assert (t.fixed_fen, t.min_monthly_fen, t.min_annual_fen) == (1000, 2000, 30050)
     assert not any("rounded" in n for n in t.notes)
@@ -188,23 +184,33 @@ def test_flat_demand_bill_by_hand():
 
 
 def test_price_rounding_half_up_on_a_half():
-    # 0.1 + 0.0000005 = 0.1000005 $/kWh = 100 000.5 micro-$ -> half-up 100 001
-    t = load_urdb(_flat(energyratestructure=[[{"rate": 0.1, "adj": 0.0000005}]]))
-    assert t.energy_periods[0][0].price_uy == 100_001
-    assert any("energyratestructure[0][0]" in n and "0.1000005" in n for n in t.notes)
+    # 0.1 + 0.0000000005 = 0.1000000005 $/kWh = 100 000 000.5 nano-$ -> half-up 100 000 001
+    t = load_urdb(_flat(energyratestructure=[[{"rate": 0.1, "adj": 0.0000000005}]]))
+    assert t.energy_periods[0][0].price_nu == 100_000_001
+    assert any("energyratestructure[0][0]" in n and "0.1000000005" in n for n in t.notes)
+
+
+def test_long_decimal_price_is_rounded_with_a_note():
+    # an averaged price with 17 decimals (real records carry them): 0.07076899707317352
+    # -> 70 768 997.07317352 nano-$ -> 70 768 997, noted
+    t = load_urdb(_flat(energyratestructure=[[{"rate": 0.07076899707317352}]]))
+    assert t.energy_periods[0][0].price_nu == 70_768_997
+    assert any("0.07076899707317352" in n for n in t.notes)
+
+
+def test_seven_decimal_price_is_exact():
+    # PSCo's 0.0481085 $/kWh: 48 108 500 nano-$, no rounding; 600 MWh in a month bills
+    # 600 000 x 0.0481085 = 28 865.10 $ exactly (a micro-$ price, 0.048109, gives 28 865.40)
+    t = load_urdb(_flat(energyratestructure=[[{"rate": 0.0481085}]]))
+    assert t.energy_periods[0][0].price_nu == 48_108_500 and not t.notes
+    load = np.zeros((1, 744))
+    load[0, :600] = 1000.0
+    assert int(bill_interval(t, load, backend="cpu").energy_fen[0, 0]) == 2_886_510
 
 
 # --- refusals name the field ----------------------------------------------------------
 
 UNSUPPORTED = [
-    ({"coincidentratestructure": [[{"rate": 3.0}]]}, "coincidentratestructure"),
-    ({"demandratchetpercentage": [0] * 11 + [0.8]}, "demandratchetpercentage"),
-    ({"fueladjustmentsmonthly": [0.01] * 12}, "fueladjustmentsmonthly"),
-    ({"lookbackpercent": 0.5}, "lookbackpercent"),
-    (
-        {"energyratestructure": [[{"rate": 0.1, "sell": 0.05}]]},
-        r"energyratestructure\[0\]\[0\]\.sell",
-    ),
     (
         {
             "energyratestructure": [
@@ -214,13 +220,16 @@ UNSUPPORTED = [
         r"energyratestructure\[0\]\[1\]\.unit",
     ),
     (
-        {"energyratestructure": [[{"rate": 0.1, "unit": "kWh daily"}]]},
+        {"energyratestructure": [[{"rate": 0.1, "unit": "kWh/month"}]]},
         r"energyratestructure\[0\]\[0\]\.unit",
     ),
-    ({"fixedchargefirstmeter": 0.5, "fixedchargeunits": "$/day"}, "fixedchargeunits"),
-    ({"mincharge": 1, "minchargeunits": "$/day"}, "minchargeunits"),
-    ({"demandunits": "hp"}, "demandunits"),
-    ({"flatdemandunit": "kVA"}, "flatdemandunit"),
+    ({"energyratestructure": [[{"rate": -0.5}]]}, r"energyratestructure\[0\]\[0\]\.rate"),
+    ({"energyratestructure": [[{"rate": 1e300}]]}, r"energyratestructure\[0\]\[0\]\.rate"),
+    ({"fixedchargefirstmeter": 0.5, "fixedchargeunits": "$/week"}, "fixedchargeunits"),
+    ({"mincharge": 1, "minchargeunits": "$/hour"}, "minchargeunits"),
+    ({"demandunits": "MW"}, "demandunits"),
+    ({"flatdemandunit": "kvar"}, "flatdemandunit"),
+    ({"fixedmonthlycharge": 1e300}, "fixedmonthlycharge"),
     ({"some_new_field": 1}, "some_new_field"),
 ]
 
@@ -231,14 +240,34 @@ def test_unsupported_fields_are_refused_naming_the_field(extra, field):
         load_urdb(_flat(**extra))
 
 
-def test_unsupported_field_in_file_names_file_and_item(tmp_path):
+UNBILLED = [
+    ({"demandratchetpercentage": [0] * 11 + [0.8]}, "demandratchetpercentage"),
+    ({"fueladjustmentsmonthly": [0.01] * 12}, "fueladjustmentsmonthly"),
+    ({"lookbackpercent": 0.5}, "lookbackpercent"),
+]
+
+
+@pytest.mark.parametrize(("extra", "field"), UNBILLED)
+def test_unbilled_charges_are_listed_and_strict_refuses(extra, field):
+    t = load_urdb(_flat(**extra))
+    assert len(t.unbilled) == 1 and t.unbilled[0].startswith(f"{field}: ")
+    assert "not billed" in t.unbilled[0]
+    bills = bill_interval(t, np.ones((1, 744)), backend="cpu")
+    assert any(n.startswith(field) for n in bills.notes)
+    with pytest.raises(ValueError, match=rf"cannot be billed in full \(strict\): {field}"):
+        bill_interval(t, np.ones((1, 744)), strict=True, backend="cpu")
+    with pytest.raises(UrdbError, match=rf"^<dict>: {field}: .*\(strict\)"):
+        load_urdb(_flat(**extra), strict=True)
+
+
+def test_unbilled_field_in_file_names_file_and_item(tmp_path):
     record = _xcel_record()
-    record["coincidentratestructure"] = [[{"rate": 2.0}]]
+    record["demandratchetpercentage"] = [0.8] * 12
     f = tmp_path / "rate.json"
     f.write_text(json.dumps({"items": [record]}), encoding="utf-8")
-    match = r"rate\.json items\[0\]: coincidentratestructure: .*not modelled"
+    match = r"rate\.json items\[0\]: demandratchetpercentage: .*\(strict\)"
     with pytest.raises(UrdbError, match=match):
-        load_urdb(f)
+        load_urdb(f, strict=True)
 
 
 def test_zero_valued_unsupported_fields_are_accepted():
@@ -249,7 +278,7 @@ def test_zero_valued_unsupported_fields_are_accepted():
             energyratestructure=[[{"rate": 0.1, "sell": 0}]],
         )
     )
-    assert t.energy_periods == ((Tier(None, 100_000),),)
+    assert t.energy_periods == ((Tier(None, 100_000_000),),)
 
 
 @pytest.mark.parametrize(
@@ -321,9 +350,9 @@ def test_bounded_last_tier_is_refused():
         load_urdb(rec)
 
 
-def test_tier_bound_finer_than_register_step_is_refused():
-    rec = _flat(energyratestructure=[[{"max": 100.005, "rate": 0.1}, {"rate": 0.2}]])
-    with pytest.raises(UrdbError, match=r"energyratestructure\[0\]\[0\]\.max: .*1/100 kWh"):
+def test_tier_bound_finer_than_a_wh_is_refused():
+    rec = _flat(energyratestructure=[[{"max": 100.0005, "rate": 0.1}, {"rate": 0.2}]])
+    with pytest.raises(UrdbError, match=r"energyratestructure\[0\]\[0\]\.max: .*1/1000 kWh"):
         load_urdb(rec)
 
 
