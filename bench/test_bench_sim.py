@@ -1,7 +1,12 @@
-"""Simulation throughput: customer-days/s, peak memory, speedup over the reference model.
+"""Simulation throughput: customer-days/s, the day kernel against a stream, peak memory,
+speedup over the per-agent reference model (issue 15 targets, ratios in the same run).
 
 Run: ``pytest bench/test_bench_sim.py --benchmark-enable -o addopts="" -s``.
-``M2C_BENCH_CUSTOMERS`` (default 1 000 000) sets the fleet of the big run.
+``M2C_BENCH_CUSTOMERS`` (default 1 000 000) sets the fleet of the big run and
+``M2C_BENCH_KERNEL_CUSTOMERS`` (default 200 000) the fleet of the kernel bench.
+Targets (2 cores): >= 8 M customer-days/s for 1 M x 365, the day kernel <= 3x a
+stream over the state it touches, >= 100x the reference per customer-day at 300
+customers, peak RSS <= 3 GB at 1 M.
 """
 
 import os
@@ -9,19 +14,24 @@ import subprocess
 import sys
 import time
 
+import numpy as np
 import pytest
+from numba import njit, prange
 
-from m2c.sim.model import simulate
+from m2c.sim import rules as R
+from m2c.sim.model import Simulation, simulate
 from m2c.sim.reference import simulate_reference
 from m2c.sim.scenario import load_scenario
 
 BIG = int(os.environ.get("M2C_BENCH_CUSTOMERS", "1000000"))
+KERNEL = int(os.environ.get("M2C_BENCH_KERNEL_CUSTOMERS", "200000"))
+NO_WARMUP = {"run.warmup_days": 0}  # the timed year is exactly 365 simulated days
 
 _CHILD = """
 import resource, sys, time
 from m2c.sim.run import run_simulation
 from m2c.sim.scenario import load_scenario
-sc = load_scenario("baseline_county")
+sc = load_scenario("baseline_county", {"run.warmup_days": 0})
 run_simulation(sc, customers=1000, days=31, seed=1)  # compile (cached) outside the timing
 t = time.perf_counter()
 run_simulation(sc, customers=int(sys.argv[1]), days=365, seed=1)
@@ -54,10 +64,64 @@ def test_bench_county_year(benchmark):
     )
 
 
+@njit(cache=True, parallel=True)
+def _stream(fi, ff, cs, unpaid, recv, due, acc, reg, tally, cost, out):
+    """Read every array the day kernel reads and write every one it writes, once per row."""
+    for i in prange(cs.shape[0]):
+        x = ff[i, 0]
+        for k in range(fi.shape[1]):
+            x += fi[i, k]
+        for a in (cs, unpaid, recv, due, acc, reg, tally, cost, out):
+            for k in range(a.shape[1]):
+                a[i, k] += np.int64(x) & 0
+
+
+def test_bench_day_kernel_vs_stream(benchmark):
+    """The day kernel per day against a stream over the per-customer state, same arrays."""
+    sim = Simulation(load_scenario("baseline_county", NO_WARMUP), KERNEL, 60, 1)
+    sim.start()
+    sim.advance(35)  # past the first reading days and due dates: a day with work to do
+    args = sim.rule_args()
+    s = sim.state
+    arrays = (sim.fi, sim.ff, s.cs, s.unpaid, s.recv, s.due, s.acc, s.reg, s.tally, s.cost, s.out)
+    saved = [a.copy() for a in arrays]
+    dv = sim.day_facts(36)
+    sim.prepare_day(36)
+    R.fleet_day(dv, *args)  # compiled (cached) outside the timing
+    _stream(*arrays)
+
+    def kernel():
+        for a, b in zip(arrays, saved, strict=True):
+            a[...] = b
+        t = time.perf_counter()
+        R.fleet_day(dv, *args)
+        return time.perf_counter() - t
+
+    def stream():
+        t = time.perf_counter()
+        _stream(*arrays)
+        return time.perf_counter() - t
+
+    k_s = min(kernel() for _ in range(5))
+    st_s = min(stream() for _ in range(5))
+    benchmark.pedantic(kernel, rounds=3, iterations=1)
+    benchmark.extra_info.update(
+        customers=KERNEL,
+        kernel_s=k_s,
+        stream_s=st_s,
+        ratio_to_stream=k_s / st_s,
+        customer_days_per_s=KERNEL / k_s,
+    )
+    print(
+        f"\nday kernel {k_s * 1e3:.1f} ms, stream {st_s * 1e3:.1f} ms on {KERNEL:,} customers: "
+        f"ratio {k_s / st_s:.2f}, {KERNEL / k_s / 1e6:.1f} M customer-days/s"
+    )
+
+
 @pytest.mark.parametrize("customers", [300])
 def test_bench_speedup_over_reference(benchmark, customers):
     """Per customer-day cost of the fast model vs the per-agent model, same fleet, same run."""
-    sc = load_scenario("baseline_county")
+    sc = load_scenario("baseline_county", NO_WARMUP)
     simulate(sc, 50, 40, 1)  # compile
     t = time.perf_counter()
     simulate_reference(sc, customers, 365, 1)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import typer
 
-from m2c.cli import bench, bill, compare, devices, hil, run
+from m2c.cli import bench, bill, compare, devices, hil, reproduce, run
 
 app = typer.Typer(
     name="m2c",
@@ -28,6 +28,7 @@ app.command("hil")(hil.hil)
 app.command("compare")(compare.compare)
 app.command("sweep")(compare.sweep)
 app.command("plot")(compare.plot)
+app.command("reproduce")(reproduce.reproduce)
 app.command("bench")(bench.bench)
 
 

@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.table import Table
 
 from m2c.cli.errors import reported
-from m2c.sim.atomic import write_table
+from m2c.sim.atomic import check_output_file, write_table
 from m2c.sim.interval_billing import bill_load, bills_table, monthly_totals
 
 
@@ -50,6 +50,8 @@ def bill(
     """Bill a year of interval data and print the monthly line items."""
     console = Console()
     with reported():
+        if out is not None:
+            check_output_file(out)  # before billing, not after
         billed = bill_load(
             tariff,
             load,

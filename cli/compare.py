@@ -34,20 +34,33 @@ def _fmt(x: float) -> str:
 
 
 def print_summary(console: Console, summary: pa.Table, title: str) -> None:
-    """One rich table per KPI: mean per policy, paired diff vs first with 95 % CI."""
+    """One rich table per KPI: mean per policy, paired diff vs first with its 95 %
+    bootstrap interval, the relative change and the warnings of
+    :func:`~m2c.sim.compare.stats.summary_table`."""
     rows = summary.to_pylist()
     for kpi in dict.fromkeys(r["kpi"] for r in rows):
         t = Table(title=f"{kpi} ({unit(kpi)}) — {title}", title_justify="left")
-        for col in ("policy", "mean", "diff vs first", "95 % CI of diff", "significant"):
-            t.add_column(col, justify="left" if col == "policy" else "right")
+        for col in (
+            "policy",
+            "mean",
+            "diff vs first",
+            "95 % CI of diff",
+            "relative",
+            "significant",
+            "warning",
+        ):
+            t.add_column(col, justify="left" if col in ("policy", "warning") else "right")
         for i, r in enumerate(x for x in rows if x["kpi"] == kpi):
             ci = "—" if i == 0 else f"[{_fmt(r['diff_low'])}, {_fmt(r['diff_high'])}]"
+            rel = r.get("rel_diff", float("nan"))
             t.add_row(
                 r["policy"],
                 _fmt(r["mean"]),
                 "—" if i == 0 else f"{r['diff']:+.4g}",
                 ci,
+                "—" if i == 0 or rel != rel else f"{100 * rel:+.1f} %",
                 "yes" if r["significant"] else ("—" if i == 0 else "no"),
+                r.get("warning", "") or "",
             )
         console.print(t)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import typer
@@ -12,7 +13,7 @@ from rich.table import Table
 from m2c.cli.errors import reported
 from m2c.sim.hil.through_driver import run_through_driver, same_ledger_as_fast_path
 from m2c.sim.kpi_catalog import BY_NAME, RUN_SUMMARY
-from m2c.sim.run import kernels_compiled, run_simulation, write_run
+from m2c.sim.run import check_runnable, kernels_compiled, reserve_run_folder, run_simulation
 from m2c.sim.scenario import load_scenario
 
 SCENARIO_HELP = "Bundled scenario name (e.g. baseline_county) or a scenario .toml file."
@@ -53,6 +54,9 @@ def run(
     days: int | None = typer.Option(None, min=1, help="Days to simulate (default: scenario)."),
     seed: int | None = typer.Option(None, min=0, help="Seed (default: scenario)."),
     out: Path | None = typer.Option(None, help="Run folder (default runs/<scenario>-<time>)."),
+    force: bool = typer.Option(
+        False, "--force", help="Replace an existing run folder --out (atomically)."
+    ),
     through_driver: str | None = typer.Option(
         None,
         help='Read the meters of the first N customers ("all": every one) through the '
@@ -62,31 +66,36 @@ def run(
 ) -> None:
     """Simulate a county's meter-to-cash year and write KPIs, ledger and manifest."""
     console = Console()
-    with reported():
-        sc = load_scenario(scenario)
-        meters = meter_count(through_driver)
-        with day_progress(console) as bar:
-            task = bar.add_task(f"{sc.name}", total=days or sc.run.days)
-            kwargs = {
-                "customers": customers,
-                "days": days,
-                "seed": seed,
-                "progress": lambda d: bar.update(task, completed=d),
-            }
-            if through_driver is None:
-                result = run_simulation(sc, **kwargs)
-            else:
-                result, link = run_through_driver(sc, meters, **kwargs)
-    if through_driver is not None:
-        same = same_ledger_as_fast_path(result)
-        console.print(
-            f"{link.summary()['meters']:,} meters read through the driver: "
-            f"{link.summary().get('reads_actual', 0):,} reads; ledger "
-            f"{'identical to' if same else '[red]DIFFERENT from[/red]'} the fast path"
-        )
-        if not same:
-            raise typer.Exit(1)
-    folder = write_run(result, out)
+    with contextlib.ExitStack() as stack:
+        with reported():
+            sc = load_scenario(scenario)
+            check_runnable(sc, customers=customers, days=days, source=scenario)
+            meters = meter_count(through_driver)
+            # the folder is checked and locked before the simulation, not after it
+            folder = stack.enter_context(reserve_run_folder(out, sc.name, force=force))
+            with day_progress(console) as bar:
+                task = bar.add_task(f"{sc.name}", total=days or sc.run.days)
+                kwargs = {
+                    "customers": customers,
+                    "days": days,
+                    "seed": seed,
+                    "progress": lambda d: bar.update(task, completed=d),
+                }
+                if through_driver is None:
+                    result = run_simulation(sc, **kwargs)
+                else:
+                    result, link = run_through_driver(sc, meters, **kwargs)
+        if through_driver is not None:
+            same = same_ledger_as_fast_path(result)
+            console.print(
+                f"{link.summary()['meters']:,} meters read through the driver: "
+                f"{link.summary().get('reads_actual', 0):,} reads; ledger "
+                f"{'identical to' if same else '[red]DIFFERENT from[/red]'} the fast path"
+            )
+            if not same:
+                raise typer.Exit(1)
+        with reported():
+            written = folder.commit(result)
     t = Table(
         title=f"{sc.name}: {result.customers:,} customers x {result.days} days, seed {result.seed}"
     )
@@ -106,14 +115,22 @@ def run(
         f"ledger balanced to the fen ({len(result.ledger):,} entries); "
         f"{rate / 1e6:.2f} M customer-days/s{compiled}"
     )
-    console.print(f"wrote {folder}")
+    console.print(f"wrote {written}")
 
 
-def validate(scenario: str = typer.Argument(..., help=SCENARIO_HELP)) -> None:
-    """Check a scenario: unknown keys, wrong types and out-of-range values are errors."""
+def validate(
+    scenario: str = typer.Argument(..., help=SCENARIO_HELP),
+    customers: int | None = typer.Option(None, min=1, help="Fleet size to check (as in run)."),
+    days: int | None = typer.Option(None, min=1, help="Days to check (as in run)."),
+) -> None:
+    """Check a scenario: everything ``m2c run`` needs (keys, types, ranges, tariffs, dates,
+    int64 headroom, memory for the fleet)."""
     with reported():
         sc = load_scenario(scenario)
+        need = check_runnable(sc, customers=customers, days=days, source=scenario)
     Console().print(
-        f"{scenario}: valid ({sc.name}: {sc.run.customers:,} customers, "
-        f"{sc.run.days} days, {sc.stations.urban + sc.stations.rural} stations)"
+        f"{scenario}: valid ({sc.name}: {customers or sc.run.customers:,} customers, "
+        f"{days or sc.run.days} days, {sc.stations.urban + sc.stations.rural} stations, "
+        f"about {need / 2**20:,.0f} MiB of memory)",
+        soft_wrap=True,
     )

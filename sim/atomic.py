@@ -58,3 +58,30 @@ def write_text(path: str | Path, text: str) -> Path:
 def write_json(path: str | Path, obj: Any) -> Path:
     """Write JSON (sorted keys, indented) atomically."""
     return write_text(path, json.dumps(obj, indent=2, sort_keys=True, default=str) + "\n")
+
+
+def check_output_file(path: str | Path, suffixes: tuple[str, ...] = (".parquet", ".csv")) -> Path:
+    """Check, before any work, that ``path`` can receive a table; return it.
+
+    Raises
+    ------
+    ValueError
+        Naming the path when its suffix is not one of ``suffixes``, it is a
+        folder, or its folder cannot be created or written.
+    """
+    path = Path(path)
+    if path.suffix not in suffixes:
+        raise ValueError(f"--out {path}: expected a file name ending in {' or '.join(suffixes)}")
+    if path.is_dir():
+        raise ValueError(f"--out {path}: is a folder; expected a file name")
+    for up in (path.parent, *path.parent.parents):
+        if up.exists() and not up.is_dir():
+            raise ValueError(f"--out {path}: {up} is a file, not a folder")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        os.close(fd)
+        os.unlink(tmp)
+    except OSError as exc:
+        raise ValueError(f"--out {path}: cannot write in {path.parent} ({exc.strerror})") from None
+    return path

@@ -54,7 +54,7 @@ def read_meters(
     for j in range(ids.shape[0]):
         i = ids[j]
         estimated = read_is_estimated(i, day, seed, meter[i], est_rate, ami_success, ami_retries)
-        tally[i, R.T_READS] += 1
+        tally[i, R.Tally.READS] += 1
         for p in range(acc.shape[1]):
             if estimated:
                 e = last_billed[i, p]
@@ -64,7 +64,7 @@ def read_meters(
             acc[i, p] -= e
             energy[j, p] = e
         if estimated:
-            tally[i, R.T_ESTIMATED] += 1
+            tally[i, R.Tally.ESTIMATED] += 1
 
 
 @njit(cache=True)
@@ -91,16 +91,16 @@ def post_bills(
     for j in range(ids.shape[0]):
         i = ids[j]
         amount = totals[j]
-        tally[i, R.T_BILLS] += 1
+        tally[i, R.Tally.BILLS] += 1
         if rng.uniform(seed, i, day, P_BILL_ERROR) < err_rate:
             if rng.uniform(seed, i, day, P_REVIEW) < catch:
-                tally[i, R.T_BILL_ERRORS_CAUGHT] += 1
+                tally[i, R.Tally.BILL_ERRORS_CAUGHT] += 1
             else:
-                tally[i, R.T_BILL_ERRORS] += 1
+                tally[i, R.Tally.BILL_ERRORS] += 1
                 wrong = amount * factor
-                cs[i, R.F_DISPUTE_DAY] = day + dispute_days
-                cs[i, R.F_DISPUTE_FEN] += wrong - amount
-                cs[i, R.F_DISPUTE_SLOT] = slot
+                cs[i, R.Field.DISPUTE_DAY] = day + dispute_days
+                cs[i, R.Field.DISPUTE_FEN] += wrong - amount
+                cs[i, R.Field.DISPUTE_SLOT] = slot
                 amount = wrong
         billed[j] = amount
         if amount > 0:
@@ -108,9 +108,9 @@ def post_bills(
         total_e = 0
         for p in range(energy.shape[1]):
             total_e += energy[j, p]
-        cs[i, R.F_YTD_CKWH] += total_e
-        cs[i, R.F_YTD_FEN] += totals[j]
-        cs[i, R.F_DMAX_W] = 0
+        cs[i, R.Field.YTD_CKWH] += total_e
+        cs[i, R.Field.YTD_FEN] += totals[j]
+        cs[i, R.Field.DMAX_W] = 0
 
 
 class MeterReads(Protocol):
@@ -125,25 +125,26 @@ class MeterReads(Protocol):
         ...
 
 
-def billing_run(
+def read_and_price(
     ids: np.ndarray,
     day: int,
-    slot: int,
     calmonth: int,
     fleet: Fleet,
     params: Params,
     state: State,
     meters: MeterReads | None = None,
-) -> np.ndarray:
-    """Read and bill customers ``ids`` (int64) on ``day``; return fen billed per id.
+) -> tuple[np.ndarray, np.ndarray]:
+    """Read customers ``ids`` and price their bills with the core: (energy, total fen).
 
-    ``meters`` (gateway mode) reads the customers it serves through the device
-    driver; the others are read from the simulation's arrays.
+    ``energy`` int64 (len(ids), P) centi-kWh per TOU period; ``total`` int64
+    (len(ids),) fen, every tariff element (tiers, TOU, basic charge, PF
+    adjustment, annual minimum in December). ``meters`` (gateway mode) reads
+    the customers it serves through the device driver; the others are read
+    from the simulation's arrays.
     """
-    ids = np.ascontiguousarray(ids, dtype=np.int64)
     P = fleet.table.n_periods
     energy = np.zeros((ids.shape[0], P), dtype=np.int64)
-    seed = int(params.ip[R.IP_SEED])
+    seed = int(params.ip[R.IntParam.SEED])
     via = np.zeros(ids.shape[0], dtype=bool) if meters is None else meters.serves(ids)
     own = ids if not via.any() else np.ascontiguousarray(ids[~via])
     own_energy = energy if own is ids else np.zeros((own.shape[0], P), dtype=np.int64)
@@ -151,7 +152,7 @@ def billing_run(
         own,
         day,
         seed,
-        state.cs[:, R.F_METER],
+        state.cs[:, R.Field.METER],
         params.manual_estimate_rate,
         params.ami_success,
         params.ami_retries,
@@ -172,27 +173,43 @@ def billing_run(
         fleet.tariff_id[ids],
         energy,
         month=calmonth + 1,
-        ytd_energy_ckwh=cs[ids, R.F_YTD_CKWH],
-        max_demand_w=cs[ids, R.F_DMAX_W],
+        ytd_energy_ckwh=cs[ids, R.Field.YTD_CKWH],
+        max_demand_w=cs[ids, R.Field.DMAX_W],
         capacity_kva=fleet.capacity_kva[ids],
         reactive_ckvarh=reactive,
         period_demand_w=np.zeros((ids.shape[0], fleet.table.n_demand_periods), dtype=np.int64),
-        ytd_billed_fen=cs[ids, R.F_YTD_FEN] if calmonth == 11 else None,
+        ytd_billed_fen=cs[ids, R.Field.YTD_FEN] if calmonth == 11 else None,
     )
+    return energy, np.ascontiguousarray(bills.total_fen, dtype=np.int64)
+
+
+def billing_run(
+    ids: np.ndarray,
+    day: int,
+    slot: int,
+    calmonth: int,
+    fleet: Fleet,
+    params: Params,
+    state: State,
+    meters: MeterReads | None = None,
+) -> np.ndarray:
+    """Read and bill postpaid customers ``ids`` (int64) on ``day``; return fen billed per id."""
+    ids = np.ascontiguousarray(ids, dtype=np.int64)
+    energy, totals = read_and_price(ids, day, calmonth, fleet, params, state, meters)
     billed = np.zeros(ids.shape[0], dtype=np.int64)
     post_bills(
         ids,
         day,
         slot,
-        seed,
-        int(params.ip[R.IP_DUE_DAYS]),
+        int(params.ip[R.IntParam.SEED]),
+        int(params.ip[R.IntParam.DUE_DAYS]),
         params.bill_error_rate,
         params.review_catch,
         params.error_factor,
         params.dispute_days,
-        np.ascontiguousarray(bills.total_fen),
+        totals,
         energy,
-        cs,
+        state.cs,
         state.unpaid,
         state.recv,
         state.due,
@@ -200,3 +217,61 @@ def billing_run(
         billed,
     )
     return billed
+
+
+@njit(cache=True)
+def post_settlements(ids, day, slot, due_days, totals, energy, cs, unpaid, recv, due, tally, adj):
+    """Settle prepaid accounts against their bills; the signed adjustments (fen) into ``adj``.
+
+    DOMAIN.md "Prepaid meters": at month end prepaid accounts are settled. The
+    bill from the core (basic charge, PF adjustment, TOU and tiers) minus the
+    debits since the last settlement: a shortfall is charged (due in
+    ``due_days``, chased like any arrears), a surplus is credited and carries over.
+    """
+    for j in range(ids.shape[0]):
+        i = ids[j]
+        diff = totals[j] - cs[i, R.Field.DEBITED]
+        cs[i, R.Field.DEBITED] = 0
+        adj[j] = diff
+        tally[i, R.Tally.SETTLEMENT_FEN] += diff
+        if diff > 0:
+            R.add_charge(i, slot, diff, day + due_days, cs, unpaid, recv, due)
+        elif diff < 0:
+            recv[i, slot] -= min(-diff, recv[i, slot])
+            R.settle(i, -diff, cs, unpaid)
+        total_e = 0
+        for p in range(energy.shape[1]):
+            total_e += energy[j, p]
+        cs[i, R.Field.YTD_CKWH] += total_e
+        cs[i, R.Field.YTD_FEN] += totals[j]
+        cs[i, R.Field.DMAX_W] = 0
+
+
+def prepaid_settlement(
+    ids: np.ndarray,
+    day: int,
+    slot: int,
+    calmonth: int,
+    fleet: Fleet,
+    params: Params,
+    state: State,
+) -> np.ndarray:
+    """Read prepaid customers ``ids`` and settle them against the bill; signed fen per id."""
+    ids = np.ascontiguousarray(ids, dtype=np.int64)
+    energy, totals = read_and_price(ids, day, calmonth, fleet, params, state)
+    adj = np.zeros(ids.shape[0], dtype=np.int64)
+    post_settlements(
+        ids,
+        day,
+        slot,
+        int(params.ip[R.IntParam.DUE_DAYS]),
+        totals,
+        energy,
+        state.cs,
+        state.unpaid,
+        state.recv,
+        state.due,
+        state.tally,
+        adj,
+    )
+    return adj

@@ -33,6 +33,8 @@ class StationCrews:
         self.done = np.zeros(len(self.crews), dtype=np.int64)
         self.capacity = np.zeros(len(self.crews), dtype=np.int64)
         self.queue_max = np.zeros(len(self.crews), dtype=np.int64)
+        #: jobs done per station and kind (columns in R.JOB_KINDS order), see take_done_by_kind
+        self.done_kind = np.zeros((len(self.crews), len(R.JOB_KINDS)), dtype=np.int64)
 
     def request(
         self, day: int, stations: np.ndarray, customers: np.ndarray, jobs: np.ndarray
@@ -68,7 +70,14 @@ class StationCrews:
                 _, _, cust, kind = heapq.heappop(self.queues[st])
                 do_job(cust, kind)
                 self.done[st] += 1
+                self.done_kind[st, int(kind).bit_length() - 1] += 1
             yield self.env.timeout(SHIFT_DAYS)
+
+    def take_done_by_kind(self) -> np.ndarray:
+        """Jobs done per station and kind since the last call: int64 (n_stations, n_kinds)."""
+        out = self.done_kind.copy()
+        self.done_kind[:] = 0
+        return out
 
     def month_stats(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """(jobs done, job capacity, max queue, queue now) per station; resets the month."""

@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from numba import njit
 
 from m2c.core import rng
 from m2c.core.tariffs import TariffTable, bundled_tariff, compile_tariffs
@@ -34,10 +35,6 @@ P_PREPAYER = rng.purpose("fleet.prepayer")
 P_CHANNEL = rng.purpose("fleet.channel")
 P_SCORE = rng.purpose("fleet.score")
 P_PF = rng.purpose("fleet.pf")
-
-#: Initial credit score (0-100) by segment, before a +/-10 spread (default:
-#: the utility's rating reflects last year's payment history).
-INITIAL_SCORE = (85, 70, 55, 40, 25)
 
 
 @dataclass
@@ -100,6 +97,13 @@ def _period_share(table: TariffTable, klass_of_tariff: list[int]) -> np.ndarray:
     return out
 
 
+@njit(cache=True)
+def _typical_fen(ckwh, price_uy, out):
+    """Expected daily energy charge (fen) of each customer, int64 (n,)."""
+    for i in range(out.shape[0]):
+        out[i] = energy_charge_fen(ckwh[i], price_uy[i])
+
+
 def build_fleet(sc: Scenario, n: int, seed: int) -> Fleet:
     """Draw ``n`` customers for scenario ``sc`` from ``seed``."""
     ids = np.arange(n, dtype=np.int64)
@@ -139,29 +143,35 @@ def build_fleet(sc: Scenario, n: int, seed: int) -> Fleet:
     tariff_id = np.array([names.index(c.tariff) for c in classes], dtype=np.int64)[klass]
     klass_of_tariff = [next(k for k, c in enumerate(classes) if c.tariff == t) for t in names]
 
-    segment = _pick(_u(seed, ids, P_SEGMENT), [s.share for s in sc.behaviour.segments.values()])
+    # Segment shares per customer class (behaviour.class_segments; issue 15: a city
+    # government or a hospital is not a "malicious" payer); one uniform per customer,
+    # so a class without its own shares draws as before.
+    u_seg = _u(seed, ids, P_SEGMENT)
+    segment = _pick(u_seg, [s.share for s in sc.behaviour.segments.values()])
+    for name, shares in sc.behaviour.class_segments.items():
+        sel = klass == CLASSES.index(name)
+        segment[sel] = _pick(u_seg[sel], shares)
     meter = np.where(_u(seed, ids, P_METER) < sc.meters.ami_share, AMI, MANUAL).astype(np.int64)
     if sc.meters.prepaid_min_kva > 0:
         meter[(capacity >= sc.meters.prepaid_min_kva) & (klass != CRITICAL)] = PREPAID
     prepayer = (segment == 0) & (_u(seed, ids, P_PREPAYER) < sc.behaviour.prepayer_share)
     channel = _pick(_u(seed, ids, P_CHANNEL), [c.share for c in sc.channels.values()])
-    score0 = np.array(INITIAL_SCORE, dtype=np.int64)[segment]
-    score0 = np.clip(score0 + (_u(seed, ids, P_SCORE) * 21).astype(np.int64) - 10, 0, 100)
+    # Ratings start from a neutral prior with a +/-10 spread; the utility never sees
+    # the segment (issue 15: no oracle), only payment history moves the score.
+    score0 = np.clip(
+        sc.credit.initial_score + (_u(seed, ids, P_SCORE) * 21).astype(np.int64) - 10, 0, 100
+    )
     base_kwh = np.array([c.kwh_per_day for c in classes])[klass]
     # Power factor of two-part customers 0.80..0.98 (default): q/p = tan(acos(pf)).
     pf = 0.80 + 0.18 * _u(seed, ids, P_PF)
     q_ratio_ppm = np.where(klass == INDUSTRIAL, np.round(np.tan(np.arccos(pf)) * 1e6), 0)
     A = table.arrays
-    # Prepaid daily debit at the first tier of the tariff's first (flat) period.
+    # Expected daily charge at the first tier of the tariff's first period (the
+    # prepaid debit itself uses each TOU period's price: sim.rules.day.consume).
     prepaid_price = nu_to_uy(A.e_price[:, 0, 0])[tariff_id]
-    typical = np.array(
-        [
-            energy_charge_fen(int(round(b * 100)), int(p))
-            for b, p in zip(base_kwh, prepaid_price, strict=True)
-        ],
-        dtype=np.int64,
-    )
-    # nano-yuan per kVA-month x kVA -> fen (half-up)
+    typical = np.empty(n, dtype=np.int64)
+    _typical_fen(np.round(base_kwh * 100).astype(np.int64), prepaid_price, typical)
+    # nano-units per kVA-month x kVA -> fen, half-up (all terms >= 0)
     basic_month = (A.basic_kva[tariff_id] * capacity + NANO_PER_FEN // 2) // NANO_PER_FEN
     season = np.array([c.season for c in classes], dtype=np.float64)
     shapes = np.array([HOURLY_SHAPES[c] for c in CLASS_NAMES], dtype=np.float64)

@@ -79,6 +79,54 @@ CATALOG: tuple[Kpi, ...] = (
     Kpi("billing_error_rate", "billing error rate (mean of months)", "fraction", "mean", "{:.2%}"),
     Kpi("reading_error_rate", "estimated-read rate (mean of months)", "fraction", "mean", "{:.2%}"),
     Kpi("crew_queue_max", "longest crew queue (jobs)", "jobs", "max", "{:,.0f}"),
+    # issue 15 mechanisms (sim.kpi: monthly columns; DOMAIN.md "Indicators")
+    Kpi("bonus", "station settlement bonus (CNY)", "fen", "sum", "fen"),
+    Kpi(
+        "cash_on_time_rate", "funds arriving on time (mean of months)", "fraction", "mean", "{:.2%}"
+    ),
+    Kpi(
+        "prepaid_stock_ratio",
+        "prepaid credit / monthly receivable (mean)",
+        "fraction",
+        "mean",
+        "{:.1%}",
+    ),
+    Kpi("pressure_blocks", "disconnections stopped by local pressure", "count", "sum", "{:,.0f}"),
+    Kpi("negotiated", "critical arrears settled by agreement (CNY)", "fen", "sum", "fen"),
+    Kpi("court_won", "lawsuits won", "count", "sum", "{:,.0f}"),
+    Kpi("meter_changes", "prepaid meters fitted by the credit policy", "count", "sum", "{:,.0f}"),
+    # issue 16 item 2: staff and the whole meter-to-cash cost (m2c.sim.staff_costs)
+    Kpi("crews", "field crews (county, end)", "crews", "last", "{:,.0f}"),
+    *(
+        Kpi(
+            f"fte_{a}",
+            f"staff, {a.replace('_', ' ')} (FTE, mean of months)",
+            "FTE",
+            "mean",
+            "{:.2f}",
+        )
+        for a in (
+            "reading",
+            "bill_review",
+            "counter",
+            "dunning",
+            "disconnection",
+            "inspection",
+            "meter_replacement",
+        )
+    ),
+    Kpi("fte_total", "staff, meter-to-cash total (FTE, mean of months)", "FTE", "mean", "{:.2f}"),
+    Kpi(
+        "fte_reading_dunning",
+        "staff, reading + dunning + disconnection (FTE, mean)",
+        "FTE",
+        "mean",
+        "{:.2f}",
+    ),
+    Kpi("staff_cost", "staff cost (CNY)", "fen", "sum", "fen"),
+    Kpi("meter_cost", "meters, annualised capital + running (CNY)", "fen", "sum", "fen"),
+    Kpi("external_cost", "fees paid out: channels, SMS, calls, legal (CNY)", "fen", "sum", "fen"),
+    Kpi("m2c_cost", "meter-to-cash cost, whole (CNY)", "fen", "sum", "fen"),
     Kpi(
         "collection_cost_per_customer",
         "collection cost per customer (CNY)",
@@ -87,6 +135,27 @@ CATALOG: tuple[Kpi, ...] = (
         "fen",
     ),
     Kpi("penalty_months", "station penalty months", "station-months", "derived", "{:,.0f}"),
+    Kpi(
+        "m2c_cost_per_customer_year",
+        "meter-to-cash cost per customer per year (CNY)",
+        "fen",
+        "derived",
+        "fen",
+    ),
+    Kpi(
+        "collection_cost_per_customer_year",
+        "collection cost (per-action costs) per customer per year (CNY)",
+        "fen",
+        "derived",
+        "fen",
+    ),
+    Kpi(
+        "fte_per_1000_customers",
+        "staff per 1 000 customers (FTE, mean of months)",
+        "FTE",
+        "derived",
+        "{:.2f}",
+    ),
 )
 
 #: KPIs by name.
@@ -105,6 +174,14 @@ COMPARED: tuple[str, ...] = (
     "disconnections",
     "customer_days_without_supply",
     "penalty_months",
+    "bonus",
+    "cash_on_time_rate",
+    "prepaid_stock_ratio",
+    "fte_total",
+    "fte_reading_dunning",
+    "fte_per_1000_customers",
+    "m2c_cost_per_customer_year",
+    "collection_cost_per_customer_year",
 )
 
 #: The county figures ``m2c run`` prints after a run, in this order.
@@ -119,6 +196,9 @@ RUN_SUMMARY: tuple[str, ...] = (
     "customer_days_without_supply",
     "penalty_months",
     "crew_queue_max",
+    "fte_total",
+    "m2c_cost_per_customer_year",
+    "collection_cost_per_customer_year",
 )
 
 #: ``{name: how}`` of the KPIs taken directly from the monthly rows (not derived).

@@ -25,24 +25,62 @@ from dataclasses import dataclass, field
 import numpy as np
 import simpy
 import simpy.rt
+from numba import njit
 
 from m2c.core import ledger as L
+from m2c.core.units import nu_to_uy, yuan_to_fen
 from m2c.sim import rules as R
-from m2c.sim.billing_run import MeterReads, billing_run
+from m2c.sim.billing_run import MeterReads, billing_run, prepaid_settlement
 from m2c.sim.crews import StationCrews
 from m2c.sim.fleet import PREPAID, Fleet, build_fleet
-from m2c.sim.inputs import Calendar, Params, State, build_calendar, build_params, opening_state
+from m2c.sim.inputs import (
+    Calendar,
+    Params,
+    State,
+    build_calendar,
+    build_params,
+    fleet_rows,
+    opening_state,
+)
 from m2c.sim.kpi import KpiCollector
 from m2c.sim.scenario import Scenario
+from m2c.sim.staff_costs import month_columns, station_crews, with_county
 
 #: (output column, ledger kind) booked after each customer-day
 DAY_BOOKINGS = (
-    (R.O_FEE, L.LATE_FEE),
-    (R.O_PAY, L.PAYMENT),
-    (R.O_TOPUP, L.TOPUP),
-    (R.O_DEBIT, L.PREPAID_DEBIT),
-    (R.O_ADJ, L.ADJUSTMENT),
+    (R.Out.FEE, L.LATE_FEE),
+    (R.Out.PAY, L.PAYMENT),
+    (R.Out.TOPUP, L.TOPUP),
+    (R.Out.DEBIT, L.PREPAID_DEBIT),
+    (R.Out.ADJ, L.ADJUSTMENT),
 )
+
+BOOK_COLUMNS = np.array(
+    [col for col, _ in DAY_BOOKINGS] + [R.Out.EVENTS, R.Out.JOBS], dtype=np.int64
+)
+EVENTS_ROW, JOBS_ROW = len(DAY_BOOKINGS), len(DAY_BOOKINGS) + 1
+
+
+@njit(cache=True)
+def gather_day(out, cs, columns, cust, val, extra, counts):
+    """One pass over ``out``: the nonzero entries of each of ``columns`` (int64 (k,)).
+
+    For column ``k``: customers into ``cust[k, :counts[k]]``, values into
+    ``val[k, :counts[k]]``; for the events column (``EVENTS_ROW``) also the days
+    overdue (``extra[0]``) and the notice flag (``extra[1]``).
+    """
+    counts[:] = 0
+    for i in range(out.shape[0]):
+        for k in range(columns.shape[0]):
+            v = out[i, columns[k]]
+            if v != 0:
+                m = counts[k]
+                cust[k, m] = i
+                val[k, m] = v
+                counts[k] = m + 1
+                if k == EVENTS_ROW:
+                    extra[0, m] = out[i, R.Out.OVERDUE]
+                    extra[1, m] = cs[i, R.Field.NOTICE]
 
 
 @dataclass
@@ -54,8 +92,11 @@ class EventLog:
     flags: list[np.ndarray] = field(default_factory=list)
     overdue: list[np.ndarray] = field(default_factory=list)
     notice: list[np.ndarray] = field(default_factory=list)
+    first_day: int = 0  # events before this day (the warm-up) are not logged
 
     def add(self, day: int, customer, flags, overdue, notice) -> None:
+        if day < self.first_day:
+            return
         customer = np.atleast_1d(np.asarray(customer, dtype=np.int64))
         self.day.append(np.full(customer.shape, day, dtype=np.int64))
         self.customer.append(customer)
@@ -90,8 +131,12 @@ class Simulation:
         self.seed = seed
         self.fleet: Fleet = build_fleet(sc, customers, seed)
         self.params: Params = build_params(sc, seed)
-        self.cal: Calendar = build_calendar(sc.run.start, days)
-        self.state: State = opening_state(self.fleet, sc, self.cal)
+        #: the fixed attributes as the rules read them (sim.rules.layout FleetInt, FleetFloat)
+        self.fi, self.ff = fleet_rows(self.fleet)
+        self.cal: Calendar = build_calendar(sc.run.start, days, sc.run.warmup_days)
+        #: day index of run.start; KPIs and events leave out the warm-up before it
+        self.warmup_days = self.cal.warmup
+        self.state: State = opening_state(self.fleet, sc, self.cal, seed)
         self.ledger = L.Ledger(customers, self.state.opening_fen)
         self.env = (
             simpy.Environment()
@@ -103,51 +148,63 @@ class Simulation:
         #: called with the day after each day's work (relay actions, emulated registers)
         self.day_hooks: list[Callable[[int], None]] = []
         st = sc.stations
-        crews = np.where(self.fleet.urban, st.crews_urban, st.crews_rural)
+        crews = station_crews(sc, self.fleet.urban, customers)  # issue 16: scales
         self.crews = StationCrews(self.env, crews, st.jobs_per_crew_day)
         names = [
             f"U{s + 1:02d}" if self.fleet.urban[s] else f"R{s + 1:02d}"
             for s in range(self.fleet.n_stations)
         ]
-        self.kpis = KpiCollector(self.fleet.n_stations, names)
-        self.events = EventLog()
+        a = sc.assessment
+        self.kpis = KpiCollector(
+            self.fleet.n_stations,
+            names,
+            per_customer=a.per_customer,
+            penalty_pct=tuple(a.penalty_pct),
+            bonus_fen=yuan_to_fen(a.bonus_yuan),
+        )
+        #: each station's state of the day (sim.rules.layout.Station), see prepare_day
+        self.st = np.zeros((self.fleet.n_stations, len(R.Station)), dtype=np.int64)
+        self._prepared = -1
+        #: the day of the month by which each station must have settled (assessment)
+        self.settle_day = np.where(self.fleet.urban, a.settle_day_urban, a.settle_day_rural)
+        #: prepaid debit prices, micro-yuan/kWh by (tariff, TOU period), first tier
+        self.price_p = np.ascontiguousarray(nu_to_uy(self.fleet.table.arrays.e_price[:, :, 0]))
+        self.events = EventLog(first_day=self.warmup_days)
         self.timings: dict[str, float] = {}
+        self._gather: tuple | None = None  # gather_day buffers, allocated on first use
 
     # -- shared pieces ------------------------------------------------------
-    def day_facts(self, d: int) -> tuple:
+    def day_facts(self, d: int) -> np.ndarray:
+        """The facts of day ``d`` as the rules read them: int64 (len(DayFact),)."""
         c = self.cal
-        month_start = bool(c.dom[d] == 1)
-        return (int(c.slot[d]), int(c.calmonth[d]), int(c.weekend[d]), int(c.year[d]), month_start)
+        dv = np.empty(len(R.DayFact), dtype=np.int64)
+        dv[R.DayFact.DAY] = d
+        dv[R.DayFact.SLOT] = c.slot[d]
+        dv[R.DayFact.CALMONTH] = c.calmonth[d]
+        dv[R.DayFact.WEEKEND] = c.weekend[d]
+        dv[R.DayFact.YEAR] = c.year[d]
+        dv[R.DayFact.MONTH_START] = c.dom[d] == 1
+        return dv
 
     def rule_args(self) -> tuple:
-        """The arrays :func:`rules.customer_day` reads, after its day arguments."""
+        """The arrays :func:`rules.customer_day` reads after ``(i, dv)``."""
         f, p, s = self.fleet, self.params, self.state
         return (
-            self.cal.slot_end_day,
-            f.station,
-            f.klass,
-            f.tariff_id,
-            f.capacity_kva,
-            f.segment,
-            f.prepayer,
-            f.channel,
-            f.base_kwh,
-            f.level,
-            f.typical_daily_fen,
-            f.prepaid_price_uy,
-            f.basic_month_fen,
-            f.shape_max,
-            f.season,
-            f.period_share,
+            self.fi,
+            self.ff,
             p.ip,
             p.seg,
             p.ch_fail,
             p.ch_conv,
             p.ch_cost,
-            p.lad_day,
-            p.lad_action,
-            p.lad_crew,
-            p.lad_cost,
+            p.ch_delay,
+            p.lad,
+            self.st,
+            f.shape_max,
+            f.season,
+            f.period_share,
+            self.price_p,
+            self.cal.slot_end_day,
             self.cal.slot_year,
             s.cs,
             s.unpaid,
@@ -159,6 +216,50 @@ class Simulation:
             s.cost,
             s.out,
         )
+
+    def prepare_day(self, d: int) -> None:
+        """Set the stations' state for day ``d`` (once, before any customer's day).
+
+        Assessment (issue 15): a station makes extra dunning effort all month
+        while it is penalised, and, under per-customer assessment, in the
+        ``effort_days`` before its settle day.
+        """
+        if self._prepared == d:
+            return
+        self._prepared = d
+        a = self.scenario.assessment
+        effort = np.zeros(self.fleet.n_stations, dtype=bool)
+        if a.station_effort:
+            effort = self.kpis.streak[:-1] > 0
+            if a.per_customer and a.effort_days > 0:
+                dom = int(self.cal.dom[d])
+                effort |= (dom >= self.settle_day - a.effort_days) & (dom <= self.settle_day)
+        self.st[:, R.Station.EFFORT] = effort
+
+    def assess_deadline(self, d: int) -> None:
+        """On a station's settle day: settled if none of its customers is overdue tonight."""
+        today = self.settle_day == self.cal.dom[d]
+        if not today.any():
+            return
+        late = np.bincount(
+            self.fleet.station,
+            weights=self.state.out[:, R.Out.OVERDUE] > 0,
+            minlength=self.fleet.n_stations,
+        )
+        self.kpis.settled[:-1][today] = late[today] == 0
+
+    def bill_station_day(self, d: int, ids: np.ndarray, meters: MeterReads | None) -> None:
+        """Reading day of customers ``ids``: postpaid bills, prepaid settlements (ledger)."""
+        s = self.state
+        slot, calmonth = int(self.cal.slot[d]), int(self.cal.calmonth[d])
+        prepaid = s.cs[ids, R.Field.METER] == PREPAID
+        post = ids[~prepaid]
+        billed = billing_run(post, d, slot, calmonth, self.fleet, self.params, s, meters)
+        self.ledger.append_many(post, d, L.BILL, billed)
+        if self.scenario.meters.prepaid_settlement and prepaid.any():
+            pre = ids[prepaid]
+            adj = prepaid_settlement(pre, d, slot, calmonth, self.fleet, self.params, s)
+            self.ledger.append_many(pre, d, L.ADJUSTMENT, adj)
 
     def reading_stations(self, d: int) -> np.ndarray:
         return np.flatnonzero(self.fleet.reading_day == self.cal.dom[d])
@@ -173,7 +274,7 @@ class Simulation:
                 cust,
                 d,
                 kind,
-                self.fleet.klass,
+                self.fi,
                 self.params.ip,
                 s.cs,
                 s.unpaid,
@@ -187,9 +288,26 @@ class Simulation:
                 self.ledger.append(cust, d, L.ADJUSTMENT, int(adj))
             if ev:
                 overdue = R.days_overdue(cust, d, s.unpaid, s.due)
-                self.events.add(d, cust, ev, overdue, s.cs[cust, R.F_NOTICE])
+                self.events.add(d, cust, ev, overdue, s.cs[cust, R.Field.NOTICE])
 
         return handler
+
+    def staff_columns(self, days_in_month: int) -> dict[str, np.ndarray]:
+        """The month's staff and whole-cost columns per station (:mod:`m2c.sim.staff_costs`)."""
+        s = self.state
+        cols = month_columns(
+            self.scenario,
+            self.fleet.station,
+            self.fleet.channel,
+            s.cs[:, R.Field.METER],
+            s.tally,
+            s.cost,
+            self.crews.take_done_by_kind(),
+            self.crews.crews,
+            days_in_month,
+            int(self.params.ip[R.IntParam.COST_VISIT]),
+        )
+        return with_county(cols)
 
     def record_kpis(self, d: int) -> None:
         c = self.cal
@@ -205,42 +323,54 @@ class Simulation:
             self.fleet.station,
             self.state,
             self.crews.month_stats(),
+            record=d >= self.warmup_days,
+            extra=self.staff_columns(days_in_month),
         )
         self.state.tally[:] = 0
         self.state.cost[:] = 0
 
-    def book_day_outputs(self, d: int, ids: np.ndarray | None = None) -> None:
-        """Ledger entries, events and crew jobs from ``state.out`` rows ``ids`` (all if None)."""
-        out = self.state.out if ids is None else self.state.out[ids]
-        base = np.arange(out.shape[0]) if ids is None else ids
-        for col, kind in DAY_BOOKINGS:
-            nz = np.flatnonzero(out[:, col])
-            if nz.size:
-                self.ledger.append_many(base[nz], d, kind, out[nz, col])
-        nz = np.flatnonzero(out[:, R.O_EVENTS])
-        if nz.size:
+    def book_day_outputs(self, d: int) -> None:
+        """Ledger entries, events and crew jobs from ``state.out`` (one pass: gather_day)."""
+        if self._gather is None:
+            n = self.fleet.n
+            k = len(DAY_BOOKINGS) + 2
+            self._gather = (
+                np.empty((k, n), dtype=np.int64),
+                np.empty((k, n), dtype=np.int64),
+                np.empty((2, n), dtype=np.int64),
+                np.zeros(k, dtype=np.int64),
+            )
+        cust, val, extra, counts = self._gather
+        gather_day(self.state.out, self.state.cs, BOOK_COLUMNS, cust, val, extra, counts)
+        for k, (_, kind) in enumerate(DAY_BOOKINGS):
+            m = int(counts[k])
+            if m:
+                self.ledger.append_many(cust[k, :m], d, kind, val[k, :m])
+        m = int(counts[EVENTS_ROW])
+        if m:
             self.events.add(
                 d,
-                base[nz],
-                out[nz, R.O_EVENTS],
-                out[nz, R.O_OVERDUE],
-                self.state.cs[base[nz], R.F_NOTICE],
+                cust[EVENTS_ROW, :m].copy(),
+                val[EVENTS_ROW, :m].copy(),
+                extra[0, :m].copy(),
+                extra[1, :m].copy(),
             )
-        nz = np.flatnonzero(out[:, R.O_JOBS])
-        if nz.size:
-            self.crews.request(d, self.fleet.station[base[nz]], base[nz], out[nz, R.O_JOBS])
+        m = int(counts[JOBS_ROW])
+        if m:
+            ids = cust[JOBS_ROW, :m]
+            self.crews.request(d, self.fleet.station[ids], ids, val[JOBS_ROW, :m])
 
     def check_conservation(self) -> None:
         """The ledger must reproduce every balance, and the slots must agree (fen)."""
         s = self.state
-        self.ledger.check_conservation(s.cs[:, R.F_OWED])
-        slots = s.unpaid.sum(axis=1) - s.cs[:, R.F_CREDIT]
-        bad = np.flatnonzero(slots != s.cs[:, R.F_OWED])
+        self.ledger.check_conservation(s.cs[:, R.Field.OWED])
+        slots = s.unpaid.sum(axis=1) - s.cs[:, R.Field.CREDIT]
+        bad = np.flatnonzero(slots != s.cs[:, R.Field.OWED])
         if bad.size:
             i = int(bad[0])
             raise L.LedgerImbalanceError(
                 f"customer {i}: unpaid slots - credit = {slots[i]} fen but the balance owed "
-                f"is {s.cs[i, R.F_OWED]} fen"
+                f"is {s.cs[i, R.Field.OWED]} fen"
             )
 
     # -- the fast model ----------------------------------------------------------
@@ -271,17 +401,15 @@ class Simulation:
         args = self.rule_args()
         written = np.zeros(self.fleet.n, dtype=np.int64)
         for d in range(self.cal.days):
-            slot, calmonth, weekend, year, month_start = self.day_facts(d)
+            dv = self.day_facts(d)
+            slot = int(dv[R.DayFact.SLOT])
             stations = self.reading_stations(d)
             if stations.size:
-                ids = np.flatnonzero(
-                    np.isin(self.fleet.station, stations) & (s.cs[:, R.F_METER] != PREPAID)
-                )
-                billed = billing_run(
-                    ids, d, slot, calmonth, self.fleet, self.params, s, self.meters
-                )
-                self.ledger.append_many(ids, d, L.BILL, billed)
-            R.fleet_day(d, slot, calmonth, weekend, year, month_start, *args)
+                ids = np.flatnonzero(np.isin(self.fleet.station, stations))
+                self.bill_station_day(d, ids, self.meters)
+            self.prepare_day(d)
+            R.fleet_day(dv, *args)
+            self.assess_deadline(d)
             self.book_day_outputs(d)
             yield env.timeout(0.5)
             yield env.process(self.crews.work(d, self.do_job(d, R.apply_job)))
@@ -293,8 +421,7 @@ class Simulation:
                     self.params.write_off_after,
                     self.params.to_prepaid_below,
                     self.params.to_prepaid_min_kva,
-                    self.fleet.capacity_kva,
-                    self.fleet.klass,
+                    self.fi,
                     s.cs,
                     s.unpaid,
                     s.due,

@@ -3,33 +3,83 @@
 It exists to prove the fast model (:mod:`m2c.sim.model`) on small fleets.
 Each customer is its own SimPy process that, every day, reads and bills
 itself on its station's reading day and then runs its day by calling the
-*interpreted* rules (``rules.customer_day.py_func``: the same source, run by
-CPython instead of Numba); it books its own ledger entries and asks its
+*interpreted* rules: :func:`interpreted` rebuilds ``rules.customer_day`` and
+every rule it calls from their Python source (``py_func``), so every rule of
+:mod:`m2c.sim` runs in CPython, not Numba; the core's kernels (RNG, late-fee
+rates, the prepaid meter step, rounding) stay compiled, as they are tested
+against their own references in tests/core. It books its own ledger entries
+and asks its
 station's crews for jobs. Crews, month-end processing and KPIs run as their
 own processes. The RNG is keyed by (seed, customer, day, purpose), so the two
 models see the same luck, and their ledgers must be identical entry by entry
 (compared after sorting by day, customer, kind and amount).
 
-It is ~1,000 times slower than the fast model: use a few hundred customers.
+It is ~100-1,000 times slower than the fast model: use a few hundred customers.
 """
 
 from __future__ import annotations
 
 import time
+import types
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
+from numba.core.dispatcher import Dispatcher
 
 from m2c.core import ledger as L
 from m2c.sim import rules as R
-from m2c.sim.billing_run import billing_run
-from m2c.sim.fleet import PREPAID
-from m2c.sim.model import Simulation
+from m2c.sim.model import DAY_BOOKINGS, Simulation
 from m2c.sim.scenario import Scenario
 
-CUSTOMER_DAY = R.customer_day.py_func
-MONTH_END = R.customer_month_end.py_func
-APPLY_JOB = R.apply_job.py_func
+
+class _PlainModule:
+    """A module whose Numba functions are served as their interpreted versions."""
+
+    def __init__(self, module: types.ModuleType, memo: dict[int, Any]):
+        self._module = module
+        self._memo = memo
+
+    def __getattr__(self, name: str) -> Any:
+        value = _plain(getattr(self._module, name), self._memo)
+        setattr(self, name, value)
+        return value
+
+
+def _plain(obj: Any, memo: dict[int, Any]) -> Any:
+    if isinstance(obj, Dispatcher) and obj.py_func.__module__.startswith(INTERPRETED):
+        return interpreted(obj, memo)
+    if isinstance(obj, types.ModuleType) and obj.__name__.startswith(INTERPRETED):
+        return memo.setdefault(id(obj), _PlainModule(obj, memo))
+    return obj
+
+
+def interpreted(fn: Dispatcher, memo: dict[int, Any] | None = None) -> Callable:
+    """Numba function ``fn`` as plain Python, calling the plain versions of the rules.
+
+    The function's source (``py_func``) gets a copy of its module's globals in
+    which every Numba function of a module under :data:`INTERPRETED` (and
+    such modules themselves) are replaced, recursively, by their interpreted
+    versions. Other compiled functions (the core's) are called as they are.
+    """
+    memo = {} if memo is None else memo
+    if id(fn) in memo:
+        return memo[id(fn)]
+    py = fn.py_func
+    g: dict[str, Any] = {}
+    plain = types.FunctionType(py.__code__, g, py.__name__, py.__defaults__, py.__closure__)
+    memo[id(fn)] = plain
+    for name, value in py.__globals__.items():
+        g[name] = _plain(value, memo) if name in py.__code__.co_names else value
+    return plain
+
+
+#: module prefix whose Numba functions the reference model runs in CPython
+INTERPRETED = "m2c.sim"
+_MEMO: dict[int, Any] = {}
+CUSTOMER_DAY = interpreted(R.customer_day, _MEMO)
+MONTH_END = interpreted(R.customer_month_end, _MEMO)
+APPLY_JOB = interpreted(R.apply_job, _MEMO)
 
 
 class ReferenceSimulation(Simulation):
@@ -52,12 +102,12 @@ class ReferenceSimulation(Simulation):
         station = int(f.station[i])
         one = np.array([i], dtype=np.int64)
         for d in range(self.cal.days):
-            slot, calmonth, weekend, year, month_start = self.day_facts(d)
-            if f.reading_day[station] == self.cal.dom[d] and s.cs[i, R.F_METER] != PREPAID:
-                billed = billing_run(one, d, slot, calmonth, f, self.params, s)
-                if billed[0]:
-                    self.ledger.append(i, d, L.BILL, int(billed[0]))
-            CUSTOMER_DAY(i, d, slot, calmonth, weekend, year, month_start, *args)
+            dv = self.day_facts(d)
+            slot = int(dv[R.DayFact.SLOT])
+            if f.reading_day[station] == self.cal.dom[d]:
+                self.bill_station_day(d, one, None)
+            self.prepare_day(d)
+            CUSTOMER_DAY(i, dv, *args)
             self._book_own_day(i, d)
             if self.cal.month_end[d]:
                 yield env.timeout(0.8)  # after the crews (d + 0.5)
@@ -68,8 +118,7 @@ class ReferenceSimulation(Simulation):
                     self.params.write_off_after,
                     self.params.to_prepaid_below,
                     self.params.to_prepaid_min_kva,
-                    f.capacity_kva,
-                    f.klass,
+                    self.fi,
                     s.cs,
                     s.unpaid,
                     s.due,
@@ -83,24 +132,23 @@ class ReferenceSimulation(Simulation):
 
     def _book_own_day(self, i: int, d: int) -> None:
         out = self.state.out[i]
-        for col, kind in (
-            (R.O_FEE, L.LATE_FEE),
-            (R.O_PAY, L.PAYMENT),
-            (R.O_TOPUP, L.TOPUP),
-            (R.O_DEBIT, L.PREPAID_DEBIT),
-            (R.O_ADJ, L.ADJUSTMENT),
-        ):
+        for col, kind in DAY_BOOKINGS:
             if out[col]:
                 self.ledger.append(i, d, kind, int(out[col]))
-        if out[R.O_EVENTS]:
-            self.events.add(d, i, out[R.O_EVENTS], out[R.O_OVERDUE], self.state.cs[i, R.F_NOTICE])
-        if out[R.O_JOBS]:
-            self.crews.request(d, self.fleet.station[[i]], np.array([i]), np.array([out[R.O_JOBS]]))
+        if out[R.Out.EVENTS]:
+            self.events.add(
+                d, i, out[R.Out.EVENTS], out[R.Out.OVERDUE], self.state.cs[i, R.Field.NOTICE]
+            )
+        if out[R.Out.JOBS]:
+            self.crews.request(
+                d, self.fleet.station[[i]], np.array([i]), np.array([out[R.Out.JOBS]])
+            )
 
     def _crews_and_month_end(self, progress):
         env = self.env
         for d in range(self.cal.days):
             yield env.timeout(d + 0.5 - env.now)
+            self.assess_deadline(d)  # every customer's day is done
             yield env.process(self.crews.work(d, self.do_job(d, APPLY_JOB)))
             if self.cal.month_end[d]:
                 yield env.timeout(d + 0.9 - env.now)  # after every customer's month end

@@ -4,6 +4,12 @@ Each ``fig_*`` function returns a :class:`matplotlib.figure.Figure` (so tests
 can read the plotted data back); :func:`plot_folder` finds what a folder holds
 and saves every figure that applies under ``folder/figures/``. Money is shown
 in CNY (fen / 100); rates in percent.
+
+Monthly figures leave out months the run simulated only in part (the
+``full_month`` mark of :mod:`m2c.sim.kpi_sanity`) and say so in their title;
+station-months with an implausible station-level rate are drawn apart, with
+their reason (:func:`fig_station_rates`). Intervals are the bootstrap
+percentile intervals of :mod:`m2c.sim.compare.stats`.
 """
 
 from __future__ import annotations
@@ -31,9 +37,22 @@ def _policies(table: pa.Table) -> list[str]:
     return list(dict.fromkeys(table["policy"].to_pylist()))
 
 
+def full_months(monthly: pa.Table) -> tuple[pa.Table, int]:
+    """The rows of whole months only, and how many distinct partial months were left out."""
+    if "full_month" not in monthly.column_names:
+        return monthly, 0
+    partial = monthly.filter(pc.invert(monthly["full_month"]))
+    return monthly.filter(monthly["full_month"]), len(set(partial["month"].to_pylist()))
+
+
+def _partial_note(n: int) -> str:
+    return f" - {n} partial month{'s' if n > 1 else ''} left out" if n else ""
+
+
 def county_means(monthly: pa.Table, column: str) -> tuple[list[str], dict[str, np.ndarray]]:
     """Months and, per policy, the county (``ALL``) value of ``column`` averaged over
-    replications, shape ``(n_months,)`` float64."""
+    replications, shape ``(n_months,)`` float64 (whole months only)."""
+    monthly, _ = full_months(monthly)
     county = monthly.filter(pc.equal(monthly["station"], "ALL"))
     months = sorted(set(county["month"].to_pylist()))
     index = {m: i for i, m in enumerate(months)}
@@ -82,7 +101,11 @@ def fig_recovery(monthly: pa.Table) -> Figure:
     ax.axhline(100, color="grey", lw=0.8)
     _month_axis(ax, months)
     ax.set_ylabel("recovery rate (%)")
-    ax.set_title("Recovery rate: per customer vs station level (county, mean of replications)")
+    ax.set_title(
+        "Recovery rate: per customer vs station level (county, mean of replications)"
+        + _partial_note(full_months(monthly)[1]),
+        fontsize=10,
+    )
     ax.legend(fontsize=7, ncol=2)
     fig.tight_layout()
     return fig
@@ -129,12 +152,32 @@ def fig_cost_recovery(summary: pa.Table) -> Figure:
             label=p,
             gid=p,
         )
+    pts = [
+        (
+            100 * rows[("recovery_rate_customer", p)]["mean"],
+            rows[("collection_cost_per_customer", p)]["mean"] / 100,
+        )
+        for p in _policies(summary)
+    ]
+    front = efficient(pts)
+    if len(front) > 1:
+        ax.plot(*zip(*front, strict=True), "-", color="grey", lw=1, label="efficient frontier")
     ax.set_xlabel("per-customer recovery rate (%, mean of months)")
     ax.set_ylabel("collection cost per customer (CNY per run)")
-    ax.set_title("Cost of collection vs recovery (95 % CI whiskers)")
+    ax.set_title("Cost of collection vs recovery (95 % bootstrap intervals)")
     ax.legend(fontsize=8)
     fig.tight_layout()
     return fig
+
+
+def efficient(points: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    """The (recovery, cost) points no other point beats (higher-or-equal recovery at
+    lower-or-equal cost), sorted by recovery."""
+    return sorted(
+        (x, y)
+        for x, y in points
+        if not any(x2 >= x and y2 <= y and (x2, y2) != (x, y) for x2, y2 in points)
+    )
 
 
 def fig_supply(monthly: pa.Table) -> Figure:
@@ -152,6 +195,155 @@ def fig_supply(monthly: pa.Table) -> Figure:
         ax.set_title(unit.replace(" per month", "").capitalize())
         ax.legend(fontsize=8)
     fig.suptitle("Supply interruptions (county, mean of replications)")
+    fig.tight_layout()
+    return fig
+
+
+#: Colours of station-month flag reasons (the first reason named).
+REASON_COLOURS = {
+    "negotiation settlement": "C2",
+    "back-bill paid": "C3",
+    "back-bill billed": "C3",
+    "opening arrears paid": "C1",
+    "arrears paid": "C1",
+    "arrears building": "C5",
+    "prepayment": "C0",
+    "prepaid stock drawn down": "C9",
+    "partial month": "C7",
+    "first reported month": "C8",
+    "small receivable": "C4",
+    "large receivable": "C4",
+    "unexplained": "k",
+}
+#: Station-level rates are drawn clipped to this range (%); clipped points sit on the edge.
+RATE_AXIS = (0.0, 300.0)
+
+
+def fig_station_rates(monthly: pa.Table) -> Figure:
+    """Station-month station-level recovery rates, one panel per policy.
+
+    Rates inside 50-150 % are grey dots; flagged ones (``rate_flag``, see
+    :mod:`m2c.sim.kpi_sanity`) are coloured by their first reason, and rates
+    beyond the axis are drawn on its edge as triangles. The title gives the
+    number of flagged station-months.
+    """
+    st = monthly.filter(pc.not_equal(monthly["station"], "ALL"))
+    if "rate_flag" not in st.column_names:
+        from m2c.sim.kpi_sanity import flag_station_months
+
+        st = flag_station_months(st)
+    months = sorted(set(st["month"].to_pylist()))
+    policies = _policies(st) if "policy" in st.column_names else ["run"]
+    fig, axes = plt.subplots(
+        1, len(policies), figsize=(4.5 * len(policies) + 1, 4.2), sharey=True, squeeze=False
+    )
+    d = st.to_pydict()
+    pol = d.get("policy", ["run"] * st.num_rows)
+    lo, hi = RATE_AXIS
+    flagged_total = 0
+    for ax, p in zip(axes[0], policies, strict=True):
+        sel = [i for i in range(st.num_rows) if pol[i] == p]
+        x = np.array([months.index(d["month"][i]) for i in sel], dtype=float)
+        y = 100 * np.array([d["recovery_rate_station"][i] for i in sel], dtype=float)
+        flag = [d["rate_flag"][i] for i in sel]
+        why = [d["rate_reason"][i].split("; ")[0] for i in sel]
+        ok = np.array([f == "" for f in flag], dtype=bool)
+        ax.plot(x[ok], np.clip(y[ok], lo, hi), ".", color="0.6", ms=3, gid=f"{p}|ok")
+        for reason in dict.fromkeys(w for w, f in zip(why, flag, strict=True) if f):
+            m = np.array([f != "" and w == reason for w, f in zip(why, flag, strict=True)])
+            yc = np.clip(y[m], lo, hi)
+            clipped = (y[m] > hi) | (y[m] < lo)
+            col = REASON_COLOURS.get(reason, "k")
+            ax.plot(
+                x[m][~clipped],
+                yc[~clipped],
+                "o",
+                color=col,
+                ms=5,
+                label=reason,
+                gid=f"{p}|{reason}",
+            )
+            if clipped.any():
+                ax.plot(
+                    x[m][clipped],
+                    yc[clipped],
+                    "^" if hi in yc[clipped] else "v",
+                    color=col,
+                    ms=7,
+                    gid=f"{p}|{reason}|clipped",
+                )
+            flagged_total += int(m.sum())
+        for b in (50, 100, 150):
+            ax.axhline(b, color="grey", lw=0.6, ls="-" if b == 100 else ":")
+        ax.set_ylim(lo - 5, hi + 10)
+        _month_axis(ax, months)
+        n_flag = int((~ok).sum())
+        ax.set_title(f"{p}: {n_flag} of {len(sel)} flagged", fontsize=9)
+        if n_flag:
+            ax.legend(fontsize=6, loc="upper right")
+    axes[0][0].set_ylabel("station-level rate (%; clipped at 300, triangles)")
+    fig.suptitle(
+        f"Station-months outside 50-150 % and why ({flagged_total} flagged, all replications)"
+    )
+    fig.tight_layout()
+    return fig
+
+
+#: KPIs drawn as per-year bars, in panel order.
+YEAR_KPIS = (
+    "recovery_rate_customer",
+    "recovery_rate_station",
+    "old_arrears_ratio",
+    "dso_days",
+    "collection_cost_per_customer",
+    "disconnections",
+)
+
+
+def fig_yearly(yearly: pa.Table) -> Figure:
+    """Per-year KPI bars per policy with 95 % bootstrap intervals (``yearly_summary`` rows).
+
+    Rates in %, money in CNY; a year with fewer than 12 full months is marked
+    ``(n mo)`` under its bars.
+    """
+    rows = yearly.to_pylist()
+    years = sorted({r["year"] for r in rows})
+    policies = list(dict.fromkeys(r["policy"] for r in rows))
+    months = {r["year"]: r["months"] for r in rows}
+    kpis = [k for k in YEAR_KPIS if any(r["kpi"] == k for r in rows)]
+    ncol = 3
+    nrow = max(1, -(-len(kpis) // ncol))
+    fig, axes = plt.subplots(nrow, ncol, figsize=(4.2 * ncol, 3.4 * nrow), squeeze=False)
+    width = 0.8 / max(1, len(policies))
+    by = {(r["kpi"], r["policy"], r["year"]): r for r in rows}
+    for ax, kpi in zip(axes.ravel(), kpis, strict=False):
+        unit = kpi_catalog.unit(kpi)
+        scale = 100.0 if unit == "fraction" else (0.01 if unit == "fen" else 1.0)
+        for j, p in enumerate(policies):
+            xs, ys, lo, hi = [], [], [], []
+            for k, y in enumerate(years):
+                r = by.get((kpi, p, y))
+                if r is None:
+                    continue
+                xs.append(k + (j - (len(policies) - 1) / 2) * width)
+                ys.append(scale * r["mean"])
+                low = r["mean_low"] if r["mean_low"] == r["mean_low"] else r["mean"]
+                high = r["mean_high"] if r["mean_high"] == r["mean_high"] else r["mean"]
+                lo.append(scale * (r["mean"] - low))
+                hi.append(scale * (high - r["mean"]))
+            ax.bar(xs, ys, width, color=f"C{j}", label=p, gid=f"{kpi}|{p}")
+            ax.errorbar(xs, ys, yerr=[lo, hi], fmt="none", ecolor="k", capsize=3, lw=0.8)
+        ax.set_xticks(range(len(years)))
+        ax.set_xticklabels(
+            [f"{y}" + ("" if months[y] == 12 else f" ({months[y]} mo)") for y in years],
+            fontsize=8,
+        )
+        shown = {"fraction": "%", "fen": "CNY"}.get(unit, unit)
+        ax.set_title(f"{kpi.replace('_', ' ')} ({shown})", fontsize=9)
+    for ax in axes.ravel()[len(kpis) :]:
+        ax.axis("off")
+    axes[0][0].legend(fontsize=7)
+    fig.suptitle("KPIs by year, mean of replications with 95 % bootstrap intervals")
     fig.tight_layout()
     return fig
 
@@ -189,6 +381,58 @@ def fig_penalty(monthly: pa.Table) -> Figure:
     axes[0][0].set_ylabel("station")
     fig.colorbar(im, ax=axes[0].tolist(), label="penalty (% of pay, mean of replications)")
     fig.suptitle("Station assessment penalty (30/60/100 %) by station and month")
+    return fig
+
+
+#: Staff activities of :mod:`m2c.sim.staff_costs` (monthly ``fte_<activity>`` columns).
+STAFF_ACTIVITIES = (
+    "reading",
+    "bill_review",
+    "counter",
+    "dunning",
+    "disconnection",
+    "inspection",
+    "meter_replacement",
+)
+
+
+def staff_means(monthly: pa.Table) -> dict[str, np.ndarray]:
+    """Per policy, county FTE by activity (:data:`STAFF_ACTIVITIES` order), mean over the
+    whole months and replications: float64 (n_activities,)."""
+    monthly, _ = full_months(monthly)
+    county = monthly.filter(pc.equal(monthly["station"], "ALL"))
+    out = {}
+    for p in _policies(county):
+        t = county.filter(pc.equal(county["policy"], p))
+        out[p] = np.array(
+            [
+                float(np.mean(t[f"fte_{a}"].to_numpy())) if t.num_rows else 0.0
+                for a in STAFF_ACTIVITIES
+            ]
+        )
+    return out
+
+
+def fig_staff(monthly: pa.Table) -> Figure:
+    """Staff in full-time equivalents by activity, one stacked bar per policy (issue 16)."""
+    means = staff_means(monthly)
+    policies = list(means)
+    fig, ax = plt.subplots(figsize=(9.5, 1.8 + 0.5 * len(policies)))
+    left = np.zeros(len(policies))
+    colours = plt.get_cmap("tab10")
+    for k, a in enumerate(STAFF_ACTIVITIES):
+        w = np.array([means[p][k] for p in policies])
+        ax.barh(policies, w, left=left, label=a.replace("_", " "), color=colours(k))
+        left += w
+    for y, total in enumerate(left):
+        ax.text(total, y, f" {total:.2f}", va="center", fontsize=8)
+    ax.set_xlabel("staff (FTE, county, mean of months and replications)")
+    ax.invert_yaxis()
+    ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
+    ax.set_xlim(0, max(float(left.max()), 1e-9) * 1.12)  # room for the totals
+    _, partial = full_months(monthly)
+    ax.set_title(f"Meter-to-cash staff by activity{_partial_note(partial)}", fontsize=10)
+    fig.tight_layout()
     return fig
 
 
@@ -247,12 +491,7 @@ def fig_frontier(summary: pa.Table) -> Figure:
     ax.scatter([x for _, x, _ in pts], [y for *_, y in pts], color="C0")
     for p, x, y in pts:
         ax.annotate(p, (x, y), fontsize=7, xytext=(3, 3), textcoords="offset points")
-    # efficient: no other point has higher-or-equal recovery at lower-or-equal cost
-    front = sorted(
-        (x, y)
-        for p, x, y in pts
-        if not any(x2 >= x and y2 <= y and (x2, y2) != (x, y) for _, x2, y2 in pts)
-    )
+    front = efficient([(x, y) for _, x, y in pts])
     if front:
         ax.plot(*zip(*front, strict=True), "-", color="C3", label="efficient frontier")
         ax.legend(fontsize=8)
@@ -273,8 +512,52 @@ def save(fig: Figure, folder: Path, name: str) -> list[Path]:
     return paths
 
 
-def plot_folder(folder: str | Path) -> list[Path]:
-    """Write every applicable figure of a comparison, sweep or run folder; return PNG/SVG paths."""
+def sanitised_monthly(monthly: pa.Table, manifest: dict, folder: Path) -> pa.Table:
+    """``monthly`` with the :mod:`m2c.sim.kpi_sanity` marks (``full_month``, ``rate_flag``,
+    ``rate_reason``), each policy's months marked from its scenario's start and
+    warm-up and the folder's run length; tables already marked pass through."""
+    from m2c.sim.kpi_sanity import flag_station_months, mark_months
+
+    if "full_month" in monthly.column_names and "rate_flag" in monthly.column_names:
+        return monthly
+    if "full_month" not in monthly.column_names:
+        starts: dict[str, tuple[str, int]] = {}
+        if manifest.get("kind") == "run" and (folder / "scenario.toml").exists():
+            import tomllib
+
+            sc = tomllib.loads((folder / "scenario.toml").read_text(encoding="utf-8"))
+            run = sc.get("run", {})
+            days = int(run.get("days", 0))
+            for p in _policies(monthly):
+                starts[p] = (run.get("start", ""), int(run.get("warmup_days", 0)))
+        else:
+            from m2c.sim.compare.runner import Point, resolved_scenario
+
+            days = int(manifest.get("days", 0))
+            for pt in manifest.get("points", []):
+                sc = resolved_scenario(Point(pt["label"], pt["spec"], pt.get("overrides") or {}))
+                starts[pt["label"]] = (sc["run"]["start"], int(sc["run"].get("warmup_days", 0)))
+        if days > 0 and starts:
+            parts = []
+            for p in _policies(monthly):
+                t = monthly.filter(pc.equal(monthly["policy"], p))
+                start, warm = starts.get(p, next(iter(starts.values())))
+                parts.append(mark_months(t, start, days, warm))
+            monthly = pa.concat_tables(parts)
+    return flag_station_months(monthly)
+
+
+def plot_folder(
+    folder: str | Path, summary: pa.Table | None = None, yearly: pa.Table | None = None
+) -> list[Path]:
+    """Write every applicable figure of a comparison, sweep, reproduce or run folder.
+
+    ``summary`` (:func:`~m2c.sim.compare.stats.summary_table`) and ``yearly``
+    (:func:`~m2c.sim.compare.stats.yearly_summary`) are computed from the folder's
+    tables when not given. Returns the PNG and SVG paths.
+    """
+    from m2c.sim.compare.stats import yearly_summary, yearly_tidy
+
     folder = Path(folder)
     figs_dir = folder / "figures"
     if (folder / "monthly.parquet").exists() and (folder / "comparison.parquet").exists():
@@ -297,21 +580,34 @@ def plot_folder(folder: str | Path) -> list[Path]:
             f"{folder}: no monthly.parquet/comparison.parquet "
             "(comparison or sweep) nor kpi_monthly.parquet (run)"
         )
+    monthly = sanitised_monthly(monthly, manifest, folder)
     out = []
     for name, fn in (
         ("recovery", fig_recovery),
         ("aging", fig_aging),
         ("supply", fig_supply),
         ("penalty_heatmap", fig_penalty),
+        ("station_rates", fig_station_rates),
     ):
         if manifest["kind"] == "sweep" and name != "recovery":
             continue  # per-month panels for every grid point would be unreadable
         out += save(fn(monthly), figs_dir, name)
+    if manifest["kind"] != "sweep" and "fte_total" in monthly.column_names:
+        out += save(fig_staff(monthly), figs_dir, "staff_fte")
     if tidy is not None:
-        summary = summary_table(tidy)
+        if summary is None:
+            conc = folder / "concentration.parquet"
+            summary = summary_table(
+                tidy, concentration=pq.read_table(conc) if conc.exists() else None
+            )
         out += save(fig_cost_recovery(summary), figs_dir, "cost_vs_recovery")
         if manifest["kind"] == "sweep":
             params = list(dict.fromkeys(k for p in manifest["points"] for k in p["params"]))
             out += save(fig_sweep(tidy, params), figs_dir, "sweep_kpis")
             out += save(fig_frontier(summary), figs_dir, "frontier")
+        elif manifest.get("customers"):
+            if yearly is None:
+                yearly = yearly_summary(yearly_tidy(monthly, int(manifest["customers"])))
+            if yearly.num_rows:
+                out += save(fig_yearly(yearly), figs_dir, "kpi_by_year")
     return out

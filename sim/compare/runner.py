@@ -4,21 +4,33 @@ Replication ``r`` uses seed ``base_seed + r`` for every policy (common random
 numbers: the counter-based RNG gives every policy the same customers,
 consumption and luck), so differences between policies are paired.
 
-Each task writes ``OUT/results/<label>-r<rep>.parquet`` atomically: the run's
-monthly KPI rows (every station plus the county ``ALL`` rows) with the summary
-KPIs (:data:`m2c.sim.kpi_catalog.COMPARED`) as JSON in the schema metadata. A
-rerun with the same arguments skips the files that exist, and the final tables
-are rebuilt from the files in a fixed order, so an interrupted comparison
-resumes to byte-identical outputs.
+The client resolves every scenario (``extends`` and overrides applied) and
+sends its content to the workers; a task returns its result table through
+Dask and never touches a disk the client named, so workers on other machines,
+in containers or on Kubernetes need no shared folder. The client writes
+``OUT/results/<label>-r<rep>.parquet`` atomically: the run's monthly KPI rows
+(every station plus the county ``ALL`` rows) with the summary KPIs
+(:data:`m2c.sim.kpi_catalog.COMPARED`) as JSON in the schema metadata.
+
+``OUT/manifest.json`` pins the arguments, a SHA-256 of each fully resolved
+scenario and the m2c version; a rerun resumes (skips the result files that
+exist) only when all of these are unchanged, and says what differs
+otherwise. The final tables are rebuilt from the files in a fixed order, so an
+interrupted comparison resumes to byte-identical outputs. ``OUT/INCOMPLETE``
+marks a comparison whose final tables are not written yet.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import hashlib
 import json
 import logging
 import os
 import re
-from collections.abc import Callable
+import socket
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,10 +38,14 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from m2c.sim.atomic import write_json, write_table
+from m2c.sim.atomic import write_json, write_table, write_text
 from m2c.sim.kpi_catalog import COMPARED
 
 MANIFEST = "manifest.json"
+#: Marker of a comparison folder whose final tables are not written yet.
+INCOMPLETE = "INCOMPLETE"
+#: Seconds to wait for an existing Dask scheduler to answer.
+CONNECT_TIMEOUT_S = 10
 
 #: One Numba thread per worker process: the parallelism is across runs, and the
 #: model's prange kernels would otherwise oversubscribe the cores (n workers x n threads).
@@ -64,28 +80,49 @@ def safe_label(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9._=-]+", "_", text).strip("_") or "policy"
 
 
+def m2c_version() -> str:
+    """The installed m2c version (what a worker reports to the client)."""
+    from m2c.sim import __version__
+
+    return __version__
+
+
+def resolved_scenario(point: Point) -> dict[str, Any]:
+    """The fully resolved scenario of a point (``extends`` and overrides applied), as JSON data."""
+    from m2c.sim.scenario import load_scenario
+
+    return load_scenario(point.spec, overrides=point.overrides or None).model_dump(mode="json")
+
+
+def scenario_sha256(scenario: dict[str, Any]) -> str:
+    """SHA-256 of a resolved scenario's canonical JSON (sorted keys, no whitespace)."""
+    text = json.dumps(scenario, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
 def run_task(
-    spec: str,
-    overrides: dict[str, Any],
+    scenario: dict[str, Any],
     label: str,
     rep: int,
     customers: int,
     days: int,
     seed: int,
-    out_file: str,
-) -> str:
-    """Run one simulation and write its result file atomically (executed on a worker).
+) -> tuple[pa.Table, str]:
+    """Run one simulation of a resolved scenario (executed on a worker).
+
+    Writes nothing: the result travels back through Dask.
 
     Returns
     -------
-    str
-        ``out_file``, once written.
+    table : the run's monthly KPI rows with ``policy``, ``replication``, ``seed``
+        columns and the summary KPIs as JSON in the schema metadata.
+    version : the worker's m2c version (the client refuses a mismatch).
     """
     from m2c.sim.run import run_simulation
-    from m2c.sim.scenario import load_scenario
+    from m2c.sim.scenario import parse_scenario
 
     res = run_simulation(
-        load_scenario(spec, overrides=overrides or None), customers=customers, days=days, seed=seed
+        parse_scenario(scenario, f"<{label}>"), customers=customers, days=days, seed=seed
     )
     kpi = res.kpi_monthly
     n = kpi.num_rows
@@ -98,30 +135,93 @@ def run_task(
         }
     )
     meta = {"summary": json.dumps({k: float(res.summary[k]) for k in COMPARED}, sort_keys=True)}
-    write_table(table.replace_schema_metadata(meta), out_file)
-    return out_file
+    return table.replace_schema_metadata(meta), m2c_version()
+
+
+def read_manifest(out: str | Path) -> dict[str, Any] | None:
+    """The manifest of a comparison folder (None when there is none).
+
+    Raises
+    ------
+    ValueError
+        Naming the file when it is not a JSON object (corrupt or truncated).
+    """
+    mf = Path(out) / MANIFEST
+    if not mf.exists():
+        return None
+    try:
+        old = json.loads(mf.read_bytes().decode("utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise ValueError(
+            f"{mf}: corrupt comparison manifest ({exc}); remove it (results/ are then "
+            "recomputed) or use another --out folder"
+        ) from None
+    if not isinstance(old, dict):
+        raise ValueError(f"{mf}: corrupt comparison manifest (expected a JSON object)")
+    return old
+
+
+def _differences(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
+    """What differs between two manifests, in words."""
+    out = []
+    for k in sorted(set(old) | set(new)):
+        a, b = old.get(k), new.get(k)
+        if a == b:
+            continue
+        if k == "scenario_sha256" and isinstance(a, dict) and isinstance(b, dict):
+            for label in sorted(set(a) | set(b)):
+                if a.get(label) != b.get(label):
+                    out.append(
+                        f"scenario of {label!r} (sha256 {str(a.get(label))[:12]} -> "
+                        f"{str(b.get(label))[:12]}: the scenario file or a parent changed)"
+                    )
+        elif k == "m2c_version":
+            out.append(f"m2c version ({a} -> {b})")
+        else:
+            out.append(f"{k} ({json.dumps(a)[:60]} -> {json.dumps(b)[:60]})")
+    return out
 
 
 def _check_manifest(out: Path, args: dict[str, Any]) -> None:
     mf = out / MANIFEST
-    if mf.exists():
-        old = json.loads(mf.read_text(encoding="utf-8"))
-        if old != args:
-            diff = sorted(k for k in set(old) | set(args) if old.get(k) != args.get(k))
-            raise ValueError(
-                f"{out} holds results made with other arguments (differing: "
-                f"{', '.join(diff)}; see {mf}); use another --out folder or "
-                "the same arguments to resume"
-            )
-    else:
+    old = read_manifest(out)
+    if old is None:
+        mark_incomplete(out)  # before the manifest: a kill between the two leaves a marked folder
         write_json(mf, args)
+    elif old != args:
+        raise ValueError(
+            f"{out} holds results made with other arguments (differing: "
+            f"{'; '.join(_differences(old, args))}; see {mf}); use another --out folder or "
+            "the same arguments, scenarios and m2c version to resume"
+        )
+
+
+def _probe(scheduler: str) -> None:
+    """Fail fast when nothing listens at a ``tcp://host:port`` scheduler address."""
+    m = re.fullmatch(r"tcp://\[?([^\]]+?)\]?:(\d+)", scheduler)
+    if m is None:
+        return
+    try:
+        socket.create_connection((m.group(1), int(m.group(2))), timeout=CONNECT_TIMEOUT_S).close()
+    except OSError as exc:
+        raise ValueError(
+            f"--scheduler {scheduler}: no Dask scheduler answers there ({exc.strerror or exc}); "
+            "start one with `dask scheduler` (and workers with `dask worker ADDRESS`) or "
+            "leave --scheduler out to run on local workers"
+        ) from None
 
 
 def _client(workers: int | None, scheduler: str | None):
     from distributed import Client, LocalCluster
 
     if scheduler:
-        return Client(scheduler), None
+        _probe(scheduler)
+        try:
+            return Client(scheduler, timeout=CONNECT_TIMEOUT_S), None
+        except (OSError, TimeoutError) as exc:
+            raise ValueError(
+                f"--scheduler {scheduler}: could not connect to a Dask scheduler ({exc})"
+            ) from None
     cluster = LocalCluster(
         n_workers=workers or os.cpu_count() or 1,
         threads_per_worker=1,
@@ -131,6 +231,70 @@ def _client(workers: int | None, scheduler: str | None):
         env=WORKER_ENV,
     )
     return Client(cluster), cluster
+
+
+def check_worker_versions(client: Any) -> None:
+    """Refuse workers whose m2c version differs from the client's.
+
+    Raises
+    ------
+    ValueError
+        Naming each mismatched worker and both versions.
+    """
+    mine = m2c_version()
+    try:
+        theirs = client.run(m2c_version)
+    except Exception as exc:  # a worker without m2c cannot even unpickle the function
+        raise ValueError(
+            f"the Dask workers could not run m2c ({type(exc).__name__}: {exc}); "
+            f"install m2c {mine} on every worker (pip install m2c=={mine})"
+        ) from None
+    bad = {w: v for w, v in theirs.items() if v != mine}
+    if bad:
+        info = client.scheduler_info().get("workers", {})
+        names = {w: f"{info.get(w, {}).get('name', '?')} ({w})" for w in bad}
+        listed = ", ".join(f"worker {names[w]} has m2c {v}" for w, v in sorted(bad.items()))
+        raise ValueError(
+            f"m2c version of the workers differs from the client's ({mine}): {listed}; "
+            f"install m2c {mine} on every worker (pip install m2c=={mine})"
+        )
+
+
+_HELD: set[str] = set()
+
+
+@contextlib.contextmanager
+def locked(out: str | Path) -> Iterator[None]:
+    """Hold ``OUT/.lock`` (one comparison or sweep per folder at a time; re-entrant).
+
+    Raises
+    ------
+    ValueError
+        When ``out`` is a file, or another process holds the lock.
+    """
+    out = Path(out)
+    key = str(out.resolve())
+    if key in _HELD:
+        yield
+        return
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"--out {out}: is an existing file; expected a folder")
+    out.mkdir(parents=True, exist_ok=True)
+    fd = os.open(out / ".lock", os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        raise ValueError(
+            f"--out {out}: another m2c compare or sweep is writing into this folder "
+            f"(lock {out / '.lock'}); wait for it to finish or use another --out"
+        ) from None
+    _HELD.add(key)
+    try:
+        yield
+    finally:
+        _HELD.discard(key)
+        os.close(fd)
 
 
 def run_points(
@@ -161,7 +325,8 @@ def run_points(
     progress : called as ``progress(done, total)`` with runs finished so far.
     client : an open ``distributed.Client`` to use (left open); overrides the two above.
     """
-    from distributed import as_completed
+    from m2c.sim.run import check_runnable
+    from m2c.sim.scenario import parse_scenario
 
     if replications < 1:
         raise ValueError(f"replications: expected >= 1, got {replications}")
@@ -169,6 +334,39 @@ def run_points(
     if len(set(labels)) != len(labels):
         raise ValueError(f"policies must have distinct names, got {labels}")
     out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"--out {out}: is an existing file; expected a folder")
+    scenarios = [resolved_scenario(p) for p in points]
+    for p, sc in zip(points, scenarios, strict=True):  # each worker must hold one run
+        check_runnable(parse_scenario(sc, p.label), customers=customers, days=days)
+    with locked(out):
+        return _run_locked(
+            points,
+            scenarios,
+            replications,
+            (customers, days, seed),
+            out,
+            kind,
+            (workers, scheduler, client),
+            progress,
+        )
+
+
+def _run_locked(
+    points: list[Point],
+    scenarios: list[dict[str, Any]],
+    replications: int,
+    size: tuple[int, int, int],
+    out: Path,
+    kind: str,
+    where: tuple[int | None, str | None, Any],
+    progress: Callable[[int, int], None] | None,
+) -> list[Path]:
+    """:func:`run_points` once the arguments are checked and the folder is locked."""
+    from distributed import as_completed
+
+    customers, days, seed = size
+    workers, scheduler, client = where
     _check_manifest(
         out,
         {
@@ -178,26 +376,41 @@ def run_points(
             "customers": customers,
             "days": days,
             "seed": seed,
+            "scenario_sha256": {
+                p.label: scenario_sha256(sc) for p, sc in zip(points, scenarios, strict=True)
+            },
+            "m2c_version": m2c_version(),
         },
     )
     files, todo = [], []
-    for p in points:
+    for p, sc in zip(points, scenarios, strict=True):
         for r in range(replications):
             f = out / "results" / f"{p.label}-r{r:03d}.parquet"
             files.append(f)
             if not f.exists():
-                todo.append((p.spec, p.overrides, p.label, r, customers, days, seed + r, str(f)))
+                todo.append(((sc, p.label, r, customers, days, seed + r), f))
+    if todo or not (out / "comparison.parquet").exists():
+        mark_incomplete(out)  # removed by run_study once every final table is written
     done = len(files) - len(todo)
     if progress:
         progress(done, len(files))
     if todo:
         own = client is None
+        cluster = None
         if own:
             client, cluster = _client(workers, scheduler)
         try:
-            futures = [client.submit(run_task, *t, pure=False) for t in todo]
+            check_worker_versions(client)
+            futures = {client.submit(run_task, *t, pure=False): f for t, f in todo}
+            mine = m2c_version()
             for fut in as_completed(futures):
-                fut.result()
+                table, version = fut.result()
+                if version != mine:
+                    raise ValueError(
+                        f"a worker ran m2c {version}, the client is m2c {mine}; "
+                        f"install m2c {mine} on every worker"
+                    )
+                write_table(table, futures[fut])  # the client writes, atomically
                 done += 1
                 if progress:
                     progress(done, len(files))
@@ -207,6 +420,19 @@ def run_points(
                 if cluster is not None:
                     cluster.close()
     return files
+
+
+def mark_incomplete(out: str | Path) -> None:
+    """Mark a comparison folder as being written (its final tables are not there yet)."""
+    write_text(
+        Path(out) / INCOMPLETE,
+        "this comparison is being computed (or was killed); rerun the same command to resume\n",
+    )
+
+
+def mark_complete(out: str | Path) -> None:
+    """Remove the :data:`INCOMPLETE` marker once every final table is written."""
+    (Path(out) / INCOMPLETE).unlink(missing_ok=True)
 
 
 def collect(files: list[Path], points: list[Point]) -> tuple[pa.Table, pa.Table]:
@@ -263,6 +489,48 @@ def write_outputs(out: str | Path, tidy: pa.Table, monthly: pa.Table) -> list[Pa
         write_table(tidy, out / "comparison.csv"),
         write_table(monthly, out / "monthly.parquet"),
     ]
+
+
+def verify_comparison_folder(out: str | Path) -> list[str]:
+    """What is wrong with a finished comparison folder, from its files alone ([] = consistent).
+
+    A folder marked :data:`INCOMPLETE` is reported as such. Otherwise every
+    (policy, replication) the manifest pins has its result file with the
+    right policy, replication and seed, and ``comparison.parquet`` is exactly
+    what :func:`collect` rebuilds from those files.
+    """
+    out = Path(out)
+    if (out / INCOMPLETE).exists():
+        return [f"{out}: marked {INCOMPLETE}"]
+    try:
+        m = read_manifest(out)
+    except ValueError as exc:
+        return [str(exc)]
+    if m is None:
+        return [f"{out / MANIFEST}: missing"]
+    points = [Point(p["label"], p["spec"], p["overrides"], p["params"]) for p in m["points"]]
+    problems, files = [], []
+    for p in points:
+        for r in range(m["replications"]):
+            f = out / "results" / f"{p.label}-r{r:03d}.parquet"
+            files.append(f)
+            if not f.is_file():
+                problems.append(f"{f}: missing")
+                continue
+            t = pq.read_table(f, columns=["policy", "replication", "seed"])
+            got = (t["policy"][0].as_py(), t["replication"][0].as_py(), t["seed"][0].as_py())
+            if got != (p.label, r, m["seed"] + r):
+                problems.append(f"{f}: holds {got}, expected {(p.label, r, m['seed'] + r)}")
+    if problems:
+        return problems
+    tidy, _ = collect(files, points)
+    try:
+        written = pq.read_table(out / "comparison.parquet")
+    except OSError as exc:
+        return [f"{out / 'comparison.parquet'}: unreadable ({exc})"]
+    if not written.equals(tidy):
+        problems.append(f"{out / 'comparison.parquet'}: differs from the results/ files")
+    return problems
 
 
 def compare_points(specs: list[str]) -> list[Point]:

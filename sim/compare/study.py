@@ -16,8 +16,9 @@ from pathlib import Path
 
 import pyarrow as pa
 
+from m2c.sim.atomic import write_table
 from m2c.sim.compare import runner
-from m2c.sim.compare.stats import summary_table
+from m2c.sim.compare.stats import summary_table, yearly_summary, yearly_tidy
 
 
 @dataclass(frozen=True)
@@ -49,9 +50,37 @@ def run_study(
     ``comparison.parquet``/``.csv``, ``monthly.parquet``, ``figures/`` and
     ``report.html``.
     """
+    out = Path(out)
+    with runner.locked(out):  # one study per folder at a time, from the results to the report
+        return _study(
+            points,
+            replications,
+            customers,
+            days,
+            seed,
+            out,
+            kind=kind,
+            workers=workers,
+            scheduler=scheduler,
+            progress=progress,
+        )
+
+
+def _study(
+    points: list[runner.Point],
+    replications: int,
+    customers: int,
+    days: int,
+    seed: int,
+    out: Path,
+    *,
+    kind: str,
+    workers: int | None,
+    scheduler: str | None,
+    progress: Callable[[int, int], None] | None,
+) -> Study:
     from m2c.sim.compare import plots, report  # matplotlib: loaded only when a study runs
 
-    out = Path(out)
     files = runner.run_points(
         points,
         replications,
@@ -67,6 +96,12 @@ def run_study(
     tidy, monthly = runner.collect(files, points)
     runner.write_outputs(out, tidy, monthly)
     summary = summary_table(tidy)
-    figs = plots.plot_folder(out)
-    report.write_report(out, points, summary, figs)
+    # partial months and implausible station-months marked, counted in the report, and
+    # KPIs by calendar year over whole months (issue 16)
+    marked = plots.sanitised_monthly(monthly, runner.read_manifest(out) or {}, out)
+    yearly = yearly_summary(yearly_tidy(marked, customers))
+    write_table(yearly, out / "yearly.parquet")
+    figs = plots.plot_folder(out, summary=summary, yearly=yearly)
+    report.write_report(out, points, summary, figs, monthly=marked, yearly=yearly)
+    runner.mark_complete(out)
     return Study(tidy, monthly, summary, figs)

@@ -59,8 +59,19 @@ def test_summary_table_pairs_by_replication():
     rows = summary_table(tidy).to_pylist()
     a, b = rows
     assert a["policy"] == "A" and a["diff"] == 0 and not a["significant"]
+    # paired by replication: B = [11, 15, 9, 14], d = [1, 3, 0, 3], mean 1.75
     assert b["mean"] == 12.25 and b["diff"] == 1.75
-    assert abs(b["diff_high"] - (1.75 + 2.38684)) < 1e-4
-    # mean CI of A: mean 10.5, s^2 = (0.25 + 2.25 + 2.25 + 0.25) / 3 = 5/3, s = 1.29099,
-    # half = 3.18245 * 1.29099 / 2 = 2.05426
-    assert abs(a["mean_low"] - (10.5 - 2.05426)) < 1e-4
+    # n = 4: expanded level 2 Phi(sqrt(4/3) t_{0.975,3}) - 1 = 2 Phi(3.675) - 1 = 0.99976, so
+    # the bounds are the extreme resampled means: all four draws d = 0 (replication 2,
+    # p = 1/256, ~16 of 4 000 resamples) and all draws 3 (replications 1, 3: p = 1/16)
+    assert (b["diff_low"], b["diff_high"]) == (0.0, 3.0)
+    assert not b["significant"]  # 0 is the lower bound: not excluded
+    # A's mean 10.5 lies in [9, 12] (all-9 and all-12 resamples); the t-interval's
+    # 10.5 +/- 2.054 would be [8.45, 12.55], beyond what A ever took
+    assert (a["mean_low"], a["mean_high"]) == (9.0, 12.0)
+    # relative change 12.25 / 10.5 - 1 = 0.16667
+    assert b["rel_diff"] == pytest.approx(12.25 / 10.5 - 1)
+    assert b["rel_low"] >= -1.0
+    # reps for an interval half as wide as 1.75: t_{m-1} / sqrt(m) <= 0.875 / 3 -> 48
+    assert b["reps_needed"] == 48
+    assert "n < 5" in b["warning"] and "interval wider than effect" in b["warning"]
