@@ -1,38 +1,50 @@
-"""Billing throughput against streaming baselines measured in the same run (issue 3).
+"""Billing throughput against streaming baselines measured in the same run (issues 3, 17).
 
 Run::
 
     pytest bench/test_bench_billing.py --benchmark-enable -p no:cacheprovider -o addopts="" -s
 
-Figures go to ``benchmark.extra_info`` and are printed; nothing asserts a wall time.
+Figures go to ``benchmark.extra_info`` and are printed; nothing asserts a wall time
+(the machine may be shared: only ratios measured in the same run hold).
 
-* register-read billing of ``M2C_BENCH_REGISTER`` customer-months (default
-  10 000 000, one call): bills/s and ``ratio_to_stream`` = kernel time / time of
-  a Numba ``prange`` pass that reads (sums) the same input arrays once;
+* register-read billing of ``M2C_BENCH_REGISTER`` bills (default 10 000 000, one
+  call) by the view-free kernel (core/billing/fast_kernels.py), totals only:
+  bills/s per core, ``ratio_to_stream`` (a Numba ``prange`` pass that reads the
+  same inputs once) and ``ratio_to_stream_rw`` (the same pass writing the same
+  8 B/bill of output); with line items against a stream writing their bytes; the
+  reference kernel's time (``speedup_vs_reference``) and the public wrapper's
+  overhead over the kernel (``wrapper_overhead``);
 * interval billing (hourly TOU + tiers in a period + monthly max demand) of
-  ``M2C_BENCH_INTERVAL`` customer-years (default 100 000; float32 load, 3.5 GB
-  at once when the machine has the memory, else billed in chunks of 10 000 and
-  the time scaled, which ``extra_info["chunked"]`` records): customer-years/s
-  and ``ratio_to_stream`` against a streaming sum over the same load array;
+  ``M2C_BENCH_INTERVAL`` customer-years (default 100 000) float32 hourly, and the
+  same bytes of float64 hourly and float32 15-minute data (chunks of 10 000 and the
+  time scaled when memory is short, ``extra_info["chunked"]``): customer-years/s,
+  ``ratio_to_stream`` against a vectorised streaming sum over the same array, and
+  the reference step loop's time (``speedup_vs_reference``);
 * a plain-NumPy (vectorised, no Numba) implementation of the same interval
   bill on ``M2C_BENCH_NUMPY`` customers (default 2 000): it must give the same
   bills to the fen; ``speedup_vs_numpy`` = NumPy time / kernel time;
 * a real URDB record (PG&E E-19) on ``M2C_BENCH_URDB`` hourly customer-years
   (default 4 000, float64 at 0.001 kWh): ``ratio_to_stream`` and, when NREL
-  PySAM is installed, ``speedup_vs_pysam`` (PySAM's time per customer-year on
-  ``M2C_BENCH_PYSAM`` customers, default 20, measured in the same run).
+  PySAM is installed, ``speedup_vs_pysam`` and ``speedup_vs_pysam_per_core``
+  (PySAM's time per customer-year on ``M2C_BENCH_PYSAM`` customers, default 20,
+  measured in the same run).
 """
 
 import json
 import os
 import time
 from pathlib import Path
+from unittest import mock
 
 import numpy as np
-from numba import get_num_threads, njit, prange
+import pytest
+from numba import get_num_threads, njit, prange, set_num_threads
 
 from m2c.core import bill_interval, bundled_tariff, compile_tariffs
+from m2c.core.billing import api as billing_api
 from m2c.core.billing import bill_register
+from m2c.core.billing.fast_kernels import CHUNK as REGISTER_CHUNK
+from m2c.core.billing.fast_kernels import register_kernel, register_limits
 from m2c.core.billing.kernels import N_LINES, bill_register_kernel
 from m2c.core.tariffs.model import DemandTier, Tariff, Tier
 
@@ -81,6 +93,20 @@ def stream_register(tid, energy, ytd, dmax, pd, cap, q, ytd_billed):
     return total
 
 
+@njit(parallel=True, cache=True)
+def stream_register_rw(tid, energy, ytd, dmax, pd, cap, q, ytd_billed, out):
+    """Read every input element once and write ``out.shape[1]`` int64 per bill (a stream
+    that moves the same bytes as the kernel: ``ratio_to_stream_rw``)."""
+    for i in prange(tid.shape[0]):
+        s = tid[i] + ytd[i] + dmax[i] + cap[i] + q[i] + ytd_billed[i]
+        for p in range(energy.shape[1]):
+            s += energy[i, p]
+        for p in range(pd.shape[1]):
+            s += pd[i, p]
+        for k in range(out.shape[1]):
+            out[i, k] = s + k
+
+
 @njit(parallel=True, cache=True, fastmath=True)
 def stream_load(a):
     """Sum every element of a (n, S) load array (one pass, prange over rows).
@@ -101,6 +127,8 @@ def stream_load(a):
 
 
 def test_bench_register_bills(benchmark):
+    """Register bills: the view-free kernel (totals only, as the simulation's billing run
+    needs them; and with line items) against read-only and read + write streams."""
     names = (
         "agricultural",
         "commercial_flat",
@@ -121,13 +149,23 @@ def test_bench_register_bills(benchmark):
     cap = rng.integers(0, 500, n).astype(np.int64)
     q = (energy.sum(axis=1) * 48) // 100  # PF about 0.90
     ytd_billed = np.zeros(n, dtype=np.int64)
+    qmax = np.full(n, -1, dtype=np.int64)
+    limits = register_limits(A)
+    refuse = np.zeros(table.n_tariffs, dtype=np.int64)
+    flags = np.empty(-(-n // REGISTER_CHUNK), dtype=np.int64)
+    total = np.empty(n, dtype=np.int64)
+    lines = np.zeros((n, N_LINES), dtype=np.int64)
     out_period = np.zeros((n, P), dtype=np.int64)
     out_block = np.zeros((n, KB), dtype=np.int64)
-    lines = np.zeros((n, N_LINES), dtype=np.int64)
-    qmax = np.full(n, -1, dtype=np.int64)
+    none = (
+        np.zeros((0, N_LINES), np.int64),
+        np.zeros((0, P), np.int64),
+        np.zeros((0, KB), np.int64),
+    )
+    inputs = (tid, energy, ytd, dmax, pd, cap, q, ytd_billed)
 
-    def kernel():
-        bill_register_kernel(
+    def fast(outs):
+        register_kernel(
             A,
             tid,
             energy,
@@ -142,41 +180,24 @@ def test_bench_register_bills(benchmark):
             qmax,
             ytd_billed,
             False,
-            out_period,
-            out_block,
-            lines,
+            limits,
+            refuse,
+            total,
+            *outs,
+            flags,
         )
 
-    def stream():
-        return stream_register(tid, energy, ytd, dmax, pd, cap, q, ytd_billed)
+    def reference():
+        bill_register_kernel(
+            A, tid, energy, 10, 6, 31, ytd, dmax, pd, cap, q, qmax, ytd_billed, False,
+            out_period, out_block, lines,
+        )  # fmt: skip
 
-    # warm up (compile) on a slice, then check one figure of the kernel's bills
-    bill_register_kernel(
-        A,
-        tid[:10],
-        energy[:10],
-        10,
-        6,
-        31,
-        ytd[:10],
-        dmax[:10],
-        pd[:10],
-        cap[:10],
-        q[:10],
-        qmax[:10],
-        ytd_billed[:10],
-        False,
-        out_period[:10],
-        out_block[:10],
-        lines[:10],
-    )
-    stream()
-    t_stream = _best(stream)
-    benchmark.pedantic(kernel, rounds=3, iterations=1)
-    t_kernel = benchmark.stats.stats.min
-    # the public wrapper (validation, allocation of the outputs) on the same input
-    t_wrapper = _best(
-        lambda: bill_register(
+    rw_total = np.empty((n, 1), dtype=np.int64)
+    rw_lines = np.empty((n, 1 + N_LINES + P + KB), dtype=np.int64)
+
+    def wrapper():
+        return bill_register(
             table,
             tid,
             energy,
@@ -186,51 +207,90 @@ def test_bench_register_bills(benchmark):
             capacity_kva=cap,
             reactive_ckvarh=q,
             period_demand_w=pd,
+            max_reactive_var=qmax,
             backend="cpu",
-        ),
-        rounds=2,
-    )
-    ref = bill_register(
-        table,
-        tid[:1000],
-        energy[:1000],
-        month=7,
-        ytd_energy_ckwh=ytd[:1000],
-        max_demand_w=dmax[:1000],
-        capacity_kva=cap[:1000],
-        reactive_ckvarh=q[:1000],
-        period_demand_w=pd[:1000],
-        backend="cpu",
-    )
-    np.testing.assert_array_equal(ref.lines, lines[:1000])
-    in_bytes = sum(x.nbytes for x in (tid, energy, ytd, dmax, pd, cap, q, ytd_billed))
-    out_bytes = sum(x.nbytes for x in (out_period, out_block, lines))
+            line_items=False,
+        )
+
+    # compile on a slice, then time everything in the same run, interleaved
+    fast(none)
+    fast((lines, out_period, out_block))
+    reference()
+    stream_register(*inputs)
+    stream_register_rw(*inputs, rw_total)
+    stream_register_rw(*inputs, rw_lines)
+    wrapper()
+    t = {k: float("inf") for k in ("stream", "rw", "rw_lines", "lines", "ref", "wrapper")}
+    for _ in range(3):
+        t["stream"] = min(t["stream"], _best(lambda: stream_register(*inputs), 1))
+        t["rw"] = min(t["rw"], _best(lambda: stream_register_rw(*inputs, rw_total), 1))
+        t["rw_lines"] = min(t["rw_lines"], _best(lambda: stream_register_rw(*inputs, rw_lines), 1))
+        t["lines"] = min(t["lines"], _best(lambda: fast((lines, out_period, out_block)), 1))
+        t["wrapper"] = min(t["wrapper"], _best(wrapper, 1))
+    t["ref"] = _best(reference, 2)
+    # one thread: per-core figures that hold when the other cores are busy (shared machine)
+    threads = get_num_threads()
+    set_num_threads(1)
+    try:
+        t1 = {"stream": float("inf"), "rw": float("inf"), "kernel": float("inf")}
+        for _ in range(2):
+            t1["stream"] = min(t1["stream"], _best(lambda: stream_register(*inputs), 1))
+            t1["rw"] = min(t1["rw"], _best(lambda: stream_register_rw(*inputs, rw_total), 1))
+            t1["kernel"] = min(t1["kernel"], _best(lambda: fast(none), 1))
+    finally:
+        set_num_threads(threads)
+    benchmark.pedantic(lambda: fast(none), rounds=5, iterations=1)
+    t_kernel = benchmark.stats.stats.min
+    assert flags.max() < 0
+    # the same bills as the reference kernel, to the fen
+    np.testing.assert_array_equal(total, lines[:, 7])
+    ref_lines = lines.copy()
+    fast((lines, out_period, out_block))
+    np.testing.assert_array_equal(ref_lines, lines)
+    in_bytes = sum(x.nbytes for x in inputs)
     cores = os.cpu_count()
     info = {
         "bills": n,
         "cores": cores,
         "numba_threads": get_num_threads(),
+        "load_average": os.getloadavg()[0],
         "kernel_s": t_kernel,
-        "stream_s": t_stream,
-        "wrapper_s": t_wrapper,
+        "kernel_lines_s": t["lines"],
+        "reference_s": t["ref"],
+        "stream_s": t["stream"],
+        "stream_rw_s": t["rw"],
+        "stream_rw_lines_s": t["rw_lines"],
+        "wrapper_s": t["wrapper"],
         "bills_per_s": n / t_kernel,
         "bills_per_s_per_core": n / t_kernel / cores,
-        "wrapper_bills_per_s": n / t_wrapper,
-        "ratio_to_stream": t_kernel / t_stream,
-        "wrapper_ratio_to_stream": t_wrapper / t_stream,
-        "stream_gb_per_s": in_bytes / t_stream / 1e9,
+        "ratio_to_stream": t_kernel / t["stream"],
+        "ratio_to_stream_rw": t_kernel / t["rw"],
+        "lines_ratio_to_stream_rw": t["lines"] / t["rw_lines"],
+        "speedup_vs_reference": t["ref"] / t_kernel,
+        "wrapper_overhead": (t["wrapper"] - t_kernel) / t_kernel,
+        "one_thread_kernel_s": t1["kernel"],
+        "one_thread_bills_per_s": n / t1["kernel"],
+        "one_thread_ratio_to_stream": t1["kernel"] / t1["stream"],
+        "one_thread_ratio_to_stream_rw": t1["kernel"] / t1["rw"],
+        "stream_gb_per_s": in_bytes / t["stream"] / 1e9,
         "input_bytes_per_bill": in_bytes / n,
-        "output_bytes_per_bill": out_bytes / n,
+        "output_bytes_per_bill": 8,
+        "output_bytes_per_bill_lines": 8 * (1 + N_LINES + P + KB),
     }
     benchmark.extra_info.update(info)
     print(
-        f"\nregister ({n:,} bills, {cores} cores): kernel {t_kernel:.3f} s = "
-        f"{info['bills_per_s'] / 1e6:.1f} M bills/s ({info['bills_per_s_per_core'] / 1e6:.1f} "
-        f"M/core); stream {t_stream:.3f} s ({info['stream_gb_per_s']:.1f} GB/s); "
-        f"ratio_to_stream {info['ratio_to_stream']:.2f}; with wrapper {t_wrapper:.3f} s "
-        f"(ratio {info['wrapper_ratio_to_stream']:.2f}); the kernel also writes "
-        f"{info['output_bytes_per_bill']:.0f} B/bill of line items vs "
-        f"{info['input_bytes_per_bill']:.0f} B/bill read"
+        f"\nregister ({n:,} bills, {cores} cores, load {info['load_average']:.1f}): kernel "
+        f"{t_kernel * 1e3:.0f} ms = {info['bills_per_s'] / 1e6:.1f} M bills/s "
+        f"({info['bills_per_s_per_core'] / 1e6:.1f} M/core); ratio_to_stream "
+        f"{info['ratio_to_stream']:.2f} (read {t['stream'] * 1e3:.0f} ms), ratio_to_stream_rw "
+        f"{info['ratio_to_stream_rw']:.2f} (read + write 8 B/bill {t['rw'] * 1e3:.0f} ms); "
+        f"with line items {t['lines'] * 1e3:.0f} ms, ratio to its rw stream "
+        f"{info['lines_ratio_to_stream_rw']:.2f}; reference kernel {t['ref'] * 1e3:.0f} ms "
+        f"({info['speedup_vs_reference']:.1f}x slower); wrapper {t['wrapper'] * 1e3:.0f} ms "
+        f"(+{100 * info['wrapper_overhead']:.0f} % of the kernel); one thread: "
+        f"{info['one_thread_bills_per_s'] / 1e6:.1f} M bills/s, ratio_to_stream "
+        f"{info['one_thread_ratio_to_stream']:.2f}, ratio_to_stream_rw "
+        f"{info['one_thread_ratio_to_stream_rw']:.2f}"
     )
 
 
@@ -288,70 +348,124 @@ def numpy_interval_bill(load: np.ndarray, start: str, tariff: Tariff) -> np.ndar
     return total
 
 
-def _load(rng, n):
-    """float32 hourly kWh in [0, 2), generated in blocks to bound temporary memory."""
-    out = np.empty((n, HOURS), dtype=np.float32)
+def _load(rng, n, steps=HOURS, dtype=np.float32):
+    """kWh per step in [0, 2 x 60 / step) at 0.001 kWh, generated in blocks (bounded memory)."""
+    out = np.empty((n, steps), dtype=dtype)
+    top = 2.0 * steps / HOURS
     for a in range(0, n, CHUNK):
         b = min(n, a + CHUNK)
-        rng.random(dtype=np.float32, out=out[a:b])
-        out[a:b] *= 2.0
+        x = rng.random((b - a, steps), dtype=np.float32) * (2.0 / top)
+        out[a:b] = np.round(x, 3)
     return out
 
 
-def test_bench_interval_bills(benchmark):
+@pytest.mark.parametrize(
+    ("dtype", "step"),
+    [(np.float32, 60), (np.float64, 60), (np.float32, 15)],
+    ids=["float32-hourly", "float64-hourly", "float32-15min"],
+)
+def test_bench_interval_bills(benchmark, dtype, step):
+    """Interval bills (hourly or 15-minute TOU + tiers + demand): the day-block kernel
+    against a streaming sum of the same array (``ratio_to_stream``), the reference step
+    loop (``speedup_vs_reference``) and, float32 hourly, plain NumPy (``speedup_vs_numpy``)."""
     tariff = _tou_tiers_demand()
     rng = np.random.default_rng(2)
-    need = N_INT * HOURS * 4
+    steps = HOURS * 60 // step
+    item = np.dtype(dtype).itemsize
+    cy_total = N_INT if (item, step) == (4, 60) else max(1, N_INT * 4 // (item * steps // HOURS))
+    need = cy_total * steps * item
     chunked = _available_bytes() < 2 * need + 2 * 2**30  # keep 2 GB for the others
-    n_rows = min(N_INT, CHUNK) if chunked else N_INT
-    reps = -(-N_INT // n_rows)
-    load = _load(rng, n_rows)
-    bill_interval(tariff, load[:2], start="2025-01-01", backend="cpu")  # compile
+    n_rows = min(cy_total, CHUNK) if chunked else cy_total
+    reps = -(-cy_total // n_rows)
+    load = _load(rng, n_rows, steps, dtype)
+
+    def bill(x):
+        return bill_interval(tariff, x, start="2025-01-01", step_minutes=step, backend="cpu")
+
+    bill(load[:2])  # compile
     stream_load(load[:2])
-    t_stream = _best(lambda: stream_load(load)) * reps
+    with mock.patch.object(billing_api, "_REFERENCE_INTERVAL", True):
+        bill(load[:2])
+    t_stream = float("inf")
+    t_ref = float("inf")
+    for _ in range(2):
+        t_stream = min(t_stream, _best(lambda: stream_load(load), 2) * reps)
+        with mock.patch.object(billing_api, "_REFERENCE_INTERVAL", True):
+            t_ref = min(t_ref, _best(lambda: bill(load), 1) * reps)
 
     def bill_all():
         for _ in range(reps):
-            bills = bill_interval(tariff, load, start="2025-01-01", backend="cpu")
+            bills = bill(load)
         return bills
 
-    bills = benchmark.pedantic(bill_all, rounds=2, iterations=1)
+    threads = get_num_threads()
+    set_num_threads(1)
+    try:
+        t1_stream = t1_kernel = float("inf")
+        for _ in range(2):
+            t1_stream = min(t1_stream, _best(lambda: stream_load(load), 1) * reps)
+            t1_kernel = min(t1_kernel, _best(lambda: bill(load), 1) * reps)
+    finally:
+        set_num_threads(threads)
+    bills = benchmark.pedantic(bill_all, rounds=3, iterations=1)
     t_kernel = benchmark.stats.stats.min
-
-    # (c) plain NumPy on a smaller fleet: same bills to the fen, and its speed
-    small = np.ascontiguousarray(load[:N_NUMPY])
-    ref = numpy_interval_bill(small, "2025-01-01", tariff)
-    np.testing.assert_array_equal(ref, bills.total_fen[:N_NUMPY])
-    t_np = _best(lambda: numpy_interval_bill(small, "2025-01-01", tariff), rounds=1)
-    t_nb = _best(lambda: bill_interval(tariff, small, start="2025-01-01", backend="cpu"))
+    with mock.patch.object(billing_api, "_REFERENCE_INTERVAL", True):
+        ref = bill(load[:500])
+    np.testing.assert_array_equal(ref.lines, bills.lines[:500])
     cy = reps * n_rows
     cores = os.cpu_count()
     info = {
+        "dtype": np.dtype(dtype).name,
+        "step_minutes": step,
         "customer_years": cy,
         "chunked": chunked,
         "rows_per_call": n_rows,
         "cores": cores,
         "numba_threads": get_num_threads(),
+        "load_average": os.getloadavg()[0],
         "kernel_s": t_kernel,
         "stream_s": t_stream,
+        "reference_s": t_ref,
         "customer_years_per_s": cy / t_kernel,
-        "load_gb_per_s": cy * HOURS * 4 / t_kernel / 1e9,
-        "stream_gb_per_s": cy * HOURS * 4 / t_stream / 1e9,
+        "us_per_customer_year_per_core": t_kernel / cy * cores * 1e6,
+        "load_gb_per_s": cy * steps * item / t_kernel / 1e9,
+        "stream_gb_per_s": cy * steps * item / t_stream / 1e9,
         "ratio_to_stream": t_kernel / t_stream,
-        "numpy_customers": N_NUMPY,
-        "numpy_s": t_np,
-        "kernel_small_s": t_nb,
-        "speedup_vs_numpy": t_np / t_nb,
+        "reference_ratio_to_stream": t_ref / t_stream,
+        "speedup_vs_reference": t_ref / t_kernel,
+        "one_thread_us_per_customer_year": t1_kernel / cy * 1e6,
+        "one_thread_ratio_to_stream": t1_kernel / t1_stream,
     }
+    if (item, step) == (4, 60):
+        # (c) plain NumPy on a smaller fleet: same bills to the fen, and its speed
+        small = np.ascontiguousarray(load[:N_NUMPY])
+        np.testing.assert_array_equal(
+            numpy_interval_bill(small, "2025-01-01", tariff), bills.total_fen[:N_NUMPY]
+        )
+        t_np = _best(lambda: numpy_interval_bill(small, "2025-01-01", tariff), rounds=1)
+        t_nb = _best(lambda: bill(small))
+        info.update(
+            {"numpy_customers": N_NUMPY, "numpy_s": t_np, "kernel_small_s": t_nb,
+             "speedup_vs_numpy": t_np / t_nb}
+        )  # fmt: skip
     benchmark.extra_info.update(info)
     print(
-        f"\ninterval ({cy:,} customer-years hourly float32, {cores} cores, "
-        f"{'chunks of ' + str(n_rows) if chunked else 'one array'}): kernel {t_kernel:.2f} s "
-        f"= {info['customer_years_per_s']:,.0f} customer-years/s "
-        f"({info['load_gb_per_s']:.2f} GB/s); stream {t_stream:.2f} s "
-        f"({info['stream_gb_per_s']:.2f} GB/s); ratio_to_stream "
-        f"{info['ratio_to_stream']:.2f}; NumPy on {N_NUMPY:,}: {t_np:.2f} s vs kernel "
-        f"{t_nb:.3f} s, speedup_vs_numpy {info['speedup_vs_numpy']:.1f}x"
+        f"\ninterval ({cy:,} customer-years, {info['dtype']} {step}-min, {cores} cores, load "
+        f"{info['load_average']:.1f}, {'chunks of ' + str(n_rows) if chunked else 'one array'}): "
+        f"kernel {t_kernel:.3f} s = {info['customer_years_per_s']:,.0f} customer-years/s "
+        f"({info['us_per_customer_year_per_core']:.1f} us per customer-year per core, "
+        f"{info['load_gb_per_s']:.2f} GB/s); stream {t_stream:.3f} s "
+        f"({info['stream_gb_per_s']:.2f} GB/s); ratio_to_stream {info['ratio_to_stream']:.2f} "
+        f"(reference kernel {info['reference_ratio_to_stream']:.2f}, "
+        f"{info['speedup_vs_reference']:.1f}x slower); one thread: "
+        f"{info['one_thread_us_per_customer_year']:.1f} us per customer-year, ratio_to_stream "
+        f"{info['one_thread_ratio_to_stream']:.2f}"
+        + (
+            f"; NumPy on {N_NUMPY:,}: {info['numpy_s']:.2f} s vs kernel "
+            f"{info['kernel_small_s']:.3f} s, speedup_vs_numpy {info['speedup_vs_numpy']:.0f}x"
+            if "numpy_s" in info
+            else ""
+        )
     )
 
 
@@ -376,7 +490,7 @@ def test_bench_interval_urdb_vs_pysam(benchmark):
     calendar). ``ratio_to_stream`` against a streaming sum of the same array;
     ``speedup_vs_pysam`` = PySAM's time per customer-year (one model reused, only the
     load changes: the most favourable way to run it) / m2c's, with all of m2c's threads,
-    and ``speedup_vs_pysam_per_core`` with m2c's time multiplied by the cores. The first
+    and ``speedup_vs_pysam_per_core`` against m2c on one thread (measured). The first
     ``N_PYSAM`` bills must agree with PySAM's to line rounding (tests/core/test_urdb_pysam.py
     checks every line; here the month totals).
     """
@@ -396,8 +510,15 @@ def test_bench_interval_urdb_vs_pysam(benchmark):
 
     bills = benchmark.pedantic(bill_all, rounds=3, iterations=1)
     t_kernel = benchmark.stats.stats.min
+    threads = get_num_threads()
+    set_num_threads(1)  # one core's time, measured (the machine may be shared)
+    try:
+        t_one = _best(bill_all, 2)
+    finally:
+        set_num_threads(threads)
     cores = os.cpu_count()
     info = {
+        "one_thread_us_per_customer_year": t_one / N_URDB * 1e6,
         "record": URDB_RECORD.name,
         "customer_years": N_URDB,
         "cores": cores,
@@ -444,7 +565,7 @@ def test_bench_interval_urdb_vs_pysam(benchmark):
                 "pysam_customers": n_ps,
                 "pysam_ms_per_customer_year": t_pysam * 1e3,
                 "speedup_vs_pysam": t_pysam / t_m2c,
-                "speedup_vs_pysam_per_core": t_pysam / (t_m2c * cores),
+                "speedup_vs_pysam_per_core": t_pysam / (t_one / N_URDB),
             }
         )
     benchmark.extra_info.update(info)

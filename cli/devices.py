@@ -9,6 +9,7 @@ until a duration passes or Ctrl-C (:func:`~m2c.devices.emulate.serve_until`);
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sys
 from pathlib import Path
@@ -100,7 +101,9 @@ def emulate(
         handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%H:%M:%S"))
         server_log.addHandler(handler)
         server_log.propagate = False
-    with running:
+    # Ctrl-C is the way to stop: clean exit (status 0) wherever it lands, even before
+    # serve_until is reached (a client may be served while this thread still prints)
+    with running, contextlib.suppress(KeyboardInterrupt):
         typer.echo(running.where)
         typer.echo(
             f"{running.protocol}: {running.meters} meters on {running.where}; Ctrl-C to stop",

@@ -105,7 +105,7 @@ def run(
         kpi = BY_NAME[name]
         t.add_row(kpi.label, kpi.format(result.summary[name]))
     console.print(t)
-    rate = result.customers * result.days / result.timings["simulate_s"]
+    rate = result.customers * result.simulated_days / result.timings["simulate_s"]
     compiled = (
         " (this run compiled the Numba kernels; later runs reuse them)"
         if kernels_compiled()

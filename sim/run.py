@@ -49,6 +49,7 @@ from m2c.sim.atomic import write_json, write_table, write_text
 from m2c.sim.kpi_catalog import SUMMARISED
 from m2c.sim.model import Simulation
 from m2c.sim.scenario import Scenario
+from m2c.sim.staff_costs import crews_as_run
 
 #: KPIs summarised over a run (county row), and how: mean of months, sum, last, max
 #: (declared in :mod:`m2c.sim.kpi_catalog`).
@@ -57,7 +58,11 @@ SUMMARY_KPIS = SUMMARISED
 
 @dataclass
 class RunResult:
-    """What a run produces. Money is in fen; ``summary`` holds the county figures."""
+    """What a run produces. Money is in fen; ``summary`` holds the county figures.
+
+    ``days`` are the reported days (``run.days``); ``warmup_days`` were simulated
+    before them and left out of the KPIs (the ledger keeps them).
+    """
 
     scenario: Scenario
     customers: int
@@ -69,6 +74,12 @@ class RunResult:
     summary: dict[str, float]
     timings: dict[str, float] = field(default_factory=dict)
     ledger_balanced: bool = True
+    warmup_days: int = 0
+
+    @property
+    def simulated_days(self) -> int:
+        """Days simulated: the warm-up plus the reported days."""
+        return self.warmup_days + self.days
 
 
 def summarise(kpi: pa.Table, customers: int) -> dict[str, float]:
@@ -239,7 +250,7 @@ def run_built(
     return RunResult(
         sim.scenario,
         n,
-        sim.cal.days,
+        sim.cal.days - sim.warmup_days,
         sim.seed,
         kpi,
         sim.ledger,
@@ -247,6 +258,7 @@ def run_built(
         summarise(kpi, n),
         timings,
         ledger_balanced=True,
+        warmup_days=sim.warmup_days,
     )
 
 
@@ -424,6 +436,8 @@ class RunFolder:
         tmp = self.tmp
         scen = result.scenario.model_dump()
         scen["run"].update(customers=result.customers, days=result.days, seed=result.seed)
+        # crews scale with the fleet (m2c.sim.staff_costs): write the crews this run had
+        scen["stations"].update(crews_as_run(result.scenario, result.customers))
         write_text(tmp / "scenario.toml", tomli_w.dumps(scen))
         write_table(result.kpi_monthly, tmp / "kpi_monthly.parquet")
         write_table(result.kpi_monthly, tmp / "kpi_monthly.csv")

@@ -89,6 +89,13 @@ def station_crews(sc: Scenario, urban: np.ndarray, customers: int) -> np.ndarray
     return np.maximum(scaled, sc.staff.min_crews_per_station)
 
 
+def crews_as_run(sc: Scenario, customers: int) -> dict[str, int]:
+    """``stations.crews_urban`` / ``crews_rural`` that give a run of ``customers`` its crews
+    when ``run.customers`` is set to ``customers`` (the scenario written with a run)."""
+    urban, rural = station_crews(sc, np.array([True, False]), customers).tolist()
+    return {"crews_urban": int(urban), "crews_rural": int(rural)}
+
+
 def annuity_factor(rate: float, years: float) -> float:
     """Yearly payment per yuan of capital repaid over ``years`` at ``rate`` (0: 1 / years)."""
     if rate == 0.0:

@@ -32,6 +32,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from m2c.core.billing.fast_kernels import CHUNK as REGISTER_CHUNK
+from m2c.core.billing.fast_kernels import interval_kernel, register_kernel, register_limits
 from m2c.core.billing.kernels import (
     L_ANNUAL_MIN,
     L_BASIC,
@@ -72,71 +74,78 @@ class _Lines:
 
     lines: np.ndarray
 
+    def _col(self, c: int) -> np.ndarray:
+        if self.lines is None:
+            raise ValueError(
+                "these bills were made with line_items=False: only total_fen was computed"
+            )
+        return self.lines[..., c]
+
     @property
     def energy_fen(self) -> np.ndarray:
         """Energy charge (periods + block adders), fen."""
-        return self.lines[..., L_ENERGY]
+        return self._col(L_ENERGY)
 
     @property
     def block_fen(self) -> np.ndarray:
         """Block (tier) adders on total consumption, part of energy_fen, fen."""
-        return self.lines[..., L_BLOCKS]
+        return self._col(L_BLOCKS)
 
     @property
     def demand_fen(self) -> np.ndarray:
         """Demand charges (flat + TOU), fen."""
-        return self.lines[..., L_DEMAND]
+        return self._col(L_DEMAND)
 
     @property
     def demand_flat_fen(self) -> np.ndarray:
-        return self.lines[..., L_DEMAND_FLAT]
+        return self._col(L_DEMAND_FLAT)
 
     @property
     def demand_tou_fen(self) -> np.ndarray:
-        return self.lines[..., L_DEMAND_TOU]
+        return self._col(L_DEMAND_TOU)
 
     @property
     def demand_coincident_fen(self) -> np.ndarray:
         """Coincident (system-peak) demand charge, part of demand_fen."""
-        return self.lines[..., L_DEMAND_COINCIDENT]
+        return self._col(L_DEMAND_COINCIDENT)
 
     @property
     def demand_reactive_fen(self) -> np.ndarray:
         """Reactive demand charge (per kvar of the month's maximum), part of demand_fen."""
-        return self.lines[..., L_DEMAND_REACTIVE]
+        return self._col(L_DEMAND_REACTIVE)
 
     @property
     def basic_fen(self) -> np.ndarray:
         """Two-part basic charge (per kVA capacity or per kW max demand), fen."""
-        return self.lines[..., L_BASIC]
+        return self._col(L_BASIC)
 
     @property
     def fixed_fen(self) -> np.ndarray:
-        return self.lines[..., L_FIXED]
+        return self._col(L_FIXED)
 
     @property
     def pf_adjust_fen(self) -> np.ndarray:
         """Power-factor adjustment, fen (negative = discount)."""
-        return self.lines[..., L_PF]
+        return self._col(L_PF)
 
     @property
     def minimum_fen(self) -> np.ndarray:
         """Top-up to the monthly minimum charge, fen."""
-        return self.lines[..., L_MINIMUM]
+        return self._col(L_MINIMUM)
 
     @property
     def annual_minimum_fen(self) -> np.ndarray:
         """Top-up to the annual minimum charge (last bill of the year), fen."""
-        return self.lines[..., L_ANNUAL_MIN]
+        return self._col(L_ANNUAL_MIN)
 
     @property
     def total_fen(self) -> np.ndarray:
-        return self.lines[..., L_TOTAL]
+        return self._col(L_TOTAL)
 
     @property
     def pf_hundredths(self) -> np.ndarray:
         """The period's power factor in hundredths (100 when reactive energy is unknown)."""
-        return self.lines[..., L_PF_HUNDREDTHS]
+        return self._col(L_PF_HUNDREDTHS)
 
     @property
     def total(self) -> np.ndarray:
@@ -146,11 +155,27 @@ class _Lines:
 
 @dataclass
 class RegisterBills(_Lines):
-    """Bills of one billing period, shape (n,) per line; ``energy_period_fen`` (n, P)."""
+    """Bills of one billing period: ``total_fen`` (n,); line items (n,) per line.
 
-    lines: np.ndarray
-    energy_period_fen: np.ndarray
-    block_line_fen: np.ndarray
+    ``totals`` (n,) int64 fen is always there (``total_fen`` reads it);
+    ``lines`` (n, N_LINES), ``energy_period_fen`` (n, P) and ``block_line_fen``
+    (n, KB) are None when the bill was made with ``line_items=False``.
+    """
+
+    lines: np.ndarray | None
+    energy_period_fen: np.ndarray | None
+    block_line_fen: np.ndarray | None
+    totals: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        if self.totals is None:
+            if self.lines is None:
+                raise ValueError("RegisterBills needs lines or totals")
+            self.totals = self.lines[:, L_TOTAL]
+
+    @property
+    def total_fen(self) -> np.ndarray:
+        return self.totals
 
 
 @dataclass
@@ -273,6 +298,7 @@ def bill_register(
     days: int | None = None,
     max_reactive_var: np.ndarray | None = None,
     backend: str = "auto",
+    line_items: bool = True,
 ) -> RegisterBills:
     """Bill n customers for one billing period from register reads.
 
@@ -300,6 +326,153 @@ def bill_register(
         (reactive demand charges); without it they are not billed.
     backend : "auto" (GPU when one is present, else CPU), "cpu" or "cuda"
         (:mod:`m2c.core.billing.cuda_backend`; the bills are identical to the fen).
+    line_items : also return the line items (default). With ``False`` only
+        ``total_fen`` is computed and written (8 bytes per bill instead of
+        8 x (N_LINES + P + KB)); ``lines`` is then None and the line
+        properties raise.
+
+    Returns
+    -------
+    RegisterBills
+        ``total_fen`` (n,) int64 fen, always; with ``line_items``: ``lines``
+        (n, N_LINES) int64, one row of line items per bill (columns: the
+        ``L_*`` constants of :mod:`m2c.core.billing.kernels`, also named
+        properties), ``energy_period_fen`` (n, P) and ``block_line_fen`` (n, KB).
+
+    Notes
+    -----
+    The CPU path is :func:`m2c.core.billing.fast_kernels.register_kernel`,
+    which checks its inputs as it bills; when a customer's inputs fail a
+    check, the inputs go through the full validation of
+    :func:`_bill_register_checked` (the reference kernel), which raises the
+    error naming the argument.
+    """
+    use_cuda = _use_cuda(backend)
+    tid = np.asarray(tariff_id)
+    e = np.asarray(period_energy_ckwh)
+    n = tid.shape[0] if tid.ndim == 1 else -1
+    P, PD, KB = table.n_periods, table.n_demand_periods, table.n_blocks
+    args = {
+        "ytd_energy_ckwh": ytd_energy_ckwh,
+        "max_demand_w": max_demand_w,
+        "capacity_kva": capacity_kva,
+        "reactive_ckvarh": reactive_ckvarh,
+        "period_demand_w": period_demand_w,
+        "ytd_billed_fen": ytd_billed_fen,
+        "days": days,
+        "max_reactive_var": max_reactive_var,
+    }
+
+    def checked() -> RegisterBills:
+        bills = _bill_register_checked(
+            table, tariff_id, period_energy_ckwh, month=month, backend=backend, **args
+        )
+        if not line_items:
+            bills = RegisterBills(
+                lines=None, energy_period_fen=None, block_line_fen=None, totals=bills.totals
+            )
+        return bills
+
+    fast = (
+        not use_cuda
+        and tid.ndim == 1
+        and tid.dtype.kind in "iu"
+        and e.dtype.kind in "iu"
+        and e.shape == (n, P)
+        and isinstance(month, (int, np.integer))
+        and 1 <= int(month) <= 12
+        and (days is None or (isinstance(days, (int, np.integer)) and 0 <= int(days) <= 366))
+    )
+    opt = {}
+    if fast:
+        for name, shape in (
+            ("ytd_energy_ckwh", (n,)),
+            ("max_demand_w", (n,)),
+            ("capacity_kva", (n,)),
+            ("reactive_ckvarh", (n,)),
+            ("period_demand_w", (n, PD)),
+            ("ytd_billed_fen", (n,)),
+            ("max_reactive_var", (n,)),
+        ):
+            x = args[name]
+            if x is None:
+                opt[name] = np.zeros((0,) * len(shape), dtype=np.int64)
+                continue
+            x = np.asarray(x)
+            if x.dtype.kind not in "iu" or x.shape != shape:
+                fast = False
+                break
+            opt[name] = np.ascontiguousarray(x, dtype=np.int64)
+    if not fast:
+        return checked()
+    A = table.arrays
+    # per-tariff refusals (T values): the kernel flags their customers
+    refuse = np.array([bool(t.coincident_periods) for t in table.tariffs])
+    if period_demand_w is None:
+        refuse |= A.n_dperiods > 0
+    if days is None:
+        refuse |= (A.fixed_daily != 0) | (A.min_daily != 0) | (A.e_basis % 2 == 1).any(axis=1)
+    out_total = np.empty(n, dtype=np.int64)
+    rows = n if line_items else 0
+    lines = np.zeros((rows, N_LINES), dtype=np.int64)
+    out_period = np.zeros((rows, P), dtype=np.int64)
+    out_block = np.zeros((rows, KB), dtype=np.int64)
+    flags = np.empty(-(-n // REGISTER_CHUNK), dtype=np.int64)
+    register_kernel(
+        A,
+        np.ascontiguousarray(tid, dtype=np.int64),
+        np.ascontiguousarray(e, dtype=np.int64),
+        np.int64(WH_PER_CKWH),
+        int(month) - 1,
+        np.int64(0 if days is None else days),
+        opt["ytd_energy_ckwh"],
+        opt["max_demand_w"],
+        opt["period_demand_w"],
+        opt["capacity_kva"],
+        opt["reactive_ckvarh"],
+        opt["max_reactive_var"],
+        opt["ytd_billed_fen"],
+        ytd_billed_fen is not None and int(month) == 12,
+        register_limits(A),
+        refuse.astype(np.int64),
+        out_total,
+        lines,
+        out_period,
+        out_block,
+        flags,
+    )
+    if n and flags.max() >= 0:
+        return checked()  # raises naming the argument (or confirms a bound that held)
+    if not line_items:
+        return RegisterBills(
+            lines=None, energy_period_fen=None, block_line_fen=None, totals=out_total
+        )
+    return RegisterBills(
+        lines=lines, energy_period_fen=out_period, block_line_fen=out_block, totals=out_total
+    )
+
+
+def _bill_register_checked(
+    table: TariffTable,
+    tariff_id: np.ndarray,
+    period_energy_ckwh: np.ndarray,
+    *,
+    month: int,
+    ytd_energy_ckwh: np.ndarray | None = None,
+    max_demand_w: np.ndarray | None = None,
+    capacity_kva: np.ndarray | None = None,
+    reactive_ckvarh: np.ndarray | None = None,
+    period_demand_w: np.ndarray | None = None,
+    ytd_billed_fen: np.ndarray | None = None,
+    days: int | None = None,
+    max_reactive_var: np.ndarray | None = None,
+    backend: str = "auto",
+) -> RegisterBills:
+    """:func:`bill_register` through the reference kernel, every input validated first.
+
+    The CUDA backend's path and the fast path's fallback: each check in turn,
+    with an error naming the argument, then
+    :func:`~m2c.core.billing.kernels.bill_register_kernel` (or its GPU twin).
     """
     use_cuda = _use_cuda(backend)
     A = table.arrays
@@ -404,7 +577,12 @@ def bill_register(
         out_block,
         lines,
     )
-    return RegisterBills(lines=lines, energy_period_fen=out_period, block_line_fen=out_block)
+    return RegisterBills(
+        lines=lines,
+        energy_period_fen=out_period,
+        block_line_fen=out_block,
+        totals=lines[:, L_TOTAL],
+    )
 
 
 def _coincident_fen(
@@ -458,6 +636,44 @@ def _coincident_fen(
             lo = hi
         fen += round_div_array(nu, d_div, mode)
     return fen
+
+
+#: Bill interval data with the reference kernel (tests compare the two through this switch).
+_REFERENCE_INTERVAL = False
+#: Largest step (kWh) the day-block kernel converts itself: x * 1000 + 0.5 < 2^31 (int32);
+#: a customer with a larger, negative, -0.0 or non-finite value goes through the reference loop.
+_FAST_MAX_KWH = 2_000_000.0
+
+
+def _day_blocks(idx, eperiod, dperiod, spd: int, win: int):
+    """The calendar's day structure for :func:`~m2c.core.billing.fast_kernels.interval_kernel`.
+
+    Returns (spd, day_slot, day_first, slot_month, slot_pat, pat_e, pat_dw) for
+    the whole days of the data (steps after the last whole day, or every step
+    when days do not fall within one bill, are billed by the reference loop).
+    """
+    S = idx.shape[0]
+    nd = S // spd
+    if nd and (idx[: nd * spd].reshape(nd, spd) != idx[: nd * spd : spd, None]).any():
+        nd = 0  # a start that is not midnight: no day lies in one bill
+    e = eperiod[: nd * spd].reshape(nd, spd)
+    dw = dperiod[: nd * spd].reshape(nd, spd // win, win)[:, :, -1]
+    pats, day_pat = np.unique(np.concatenate([e, dw], axis=1), axis=0, return_inverse=True)
+    day_pat = day_pat.reshape(-1)
+    key = idx[: nd * spd : spd] * max(len(pats), 1) + day_pat
+    slots, first, day_slot = np.unique(key, return_index=True, return_inverse=True)
+    day_first = np.zeros(nd, dtype=np.int64)
+    day_first[first] = 1
+    n_p = max(len(pats), 1)
+    return (
+        np.int64(spd),
+        day_slot.reshape(-1).astype(np.int64),
+        day_first,
+        (slots // n_p).astype(np.int64),
+        (slots % n_p).astype(np.int64),
+        np.ascontiguousarray(pats[:, :spd], dtype=np.int64).reshape(-1, spd),
+        np.ascontiguousarray(pats[:, spd:], dtype=np.int64).reshape(-1, spd // win),
+    )
 
 
 def _step_calendar(start: str, n_steps: int, step_minutes: int):
@@ -628,13 +844,7 @@ def bill_interval(
         )
         if backend == "auto":
             use_cuda = False  # the coincident line is billed by the CPU kernel
-    kernel = bill_interval_kernel
-    if use_cuda:
-        from m2c.core.billing.cuda_backend import bill_interval_cuda as kernel
-    kernel(
-        A,
-        0,
-        load,
+    args = (
         idx,
         eperiod,
         dperiod,
@@ -647,16 +857,33 @@ def bill_interval(
         coinc,
         cap,
         year_end,
-        energy,
-        dmax,
-        dper,
-        qm,
-        qmax,
-        out_period,
-        out_block,
-        lines,
-        bad,
     )
+    if use_cuda or _REFERENCE_INTERVAL:
+        kernel = bill_interval_kernel
+        if use_cuda:
+            from m2c.core.billing.cuda_backend import bill_interval_cuda as kernel
+        kernel(A, 0, load, *args, energy, dmax, dper, qm, qmax, out_period, out_block, lines, bad)
+    else:
+        blocks = _day_blocks(idx, eperiod, dperiod, 24 * 60 // step_minutes, window // step_minutes)
+        utype = np.uint32 if load.dtype == np.float32 else np.uint64
+        interval_kernel(
+            A,
+            0,
+            load,
+            load.view(utype),
+            load.dtype.type(_FAST_MAX_KWH).view(utype),
+            *blocks,
+            *args,
+            energy.reshape(n * 12, P),
+            dmax,
+            dper.reshape(n * 12, PD),
+            qm,
+            qmax,
+            out_period.reshape(n * 12, P),
+            out_block.reshape(n * 12, KB),
+            lines.reshape(n * 12, N_LINES),
+            bad,
+        )
     if (bad >= 0).any():
         i = int(np.flatnonzero(bad >= 0)[0])
         v = float(load[i, bad[i]])

@@ -216,7 +216,7 @@ def statistics(sim, result) -> dict[str, float]:
 
     sc = sim.scenario
     n = sim.fleet.n
-    # the reported period: the calendar less the warm-up (result.days counts both)
+    # the reported period: the calendar less the warm-up (= result.days)
     years = (sim.cal.days - sim.warmup_days) / 365.0
     c = _county(result.kpi_monthly)
     recv = np.asarray(c["receivable"], np.float64)

@@ -213,3 +213,21 @@ def test_the_lock_holds_across_processes(tmp_path, two_runs):
         holder.wait()
     assert _seed(write_run(two_runs[0], out)) == 9
     assert sorted(p.name for p in tmp_path.iterdir()) == ["r"]  # the dead run's leftovers gone
+
+
+def test_a_run_with_a_warm_up_reports_and_writes_its_own_days(tmp_path):
+    """result.days is the reported period; the warm-up is recorded apart, so the
+    scenario.toml written into the folder reruns the same run (not warm-up + days)."""
+    import tomllib
+
+    from m2c.sim.run import run_simulation, write_run
+    from m2c.sim.scenario import load_scenario
+
+    sc = load_scenario("smoke", {"run.warmup_days": 31})
+    result = run_simulation(sc, customers=40, days=45, seed=3)
+    # the warm-up starts on the 1st of a month at least 31 days before run.start
+    assert result.days == 45 and 31 <= result.warmup_days <= 31 + 30
+    assert result.simulated_days == 45 + result.warmup_days
+    folder = write_run(result, tmp_path / "r")
+    written = tomllib.loads((folder / "scenario.toml").read_text())
+    assert written["run"]["days"] == 45 and written["run"]["warmup_days"] == 31

@@ -237,3 +237,16 @@ def test_yearly_figures_put_both_cost_bases_per_customer_year(runs):
             assert got[f"{cost}_per_customer_year"] == pytest.approx(want)
         fte = pc.mean(rows["fte_total"]).as_py()
         assert got["fte_per_1000_customers"] == pytest.approx(fte / 300 * 1000)
+
+
+def test_the_scenario_written_with_a_run_gives_the_same_crews(tmp_path):
+    from m2c.sim.run import run_simulation, write_run
+
+    sc = load_scenario("baseline_county", {"run.warmup_days": 0, "run.days": 31})
+    # 2 000 customers: 3 x 0.1 and 1 x 0.1 crews -> the floor, 1 and 1 per station
+    folder = write_run(run_simulation(sc, customers=2000, days=31, seed=1), tmp_path / "r")
+    again = load_scenario(folder / "scenario.toml")
+    assert (again.stations.crews_urban, again.stations.crews_rural) == (1, 1)
+    assert again.run.customers == 2000
+    urban = np.array([True, False])
+    assert station_crews(again, urban, 2000).tolist() == station_crews(sc, urban, 2000).tolist()
