@@ -13,7 +13,13 @@ from rich.table import Table
 from m2c.cli.errors import reported
 from m2c.sim.hil.through_driver import run_through_driver, same_ledger_as_fast_path
 from m2c.sim.kpi_catalog import BY_NAME, RUN_SUMMARY
-from m2c.sim.run import check_runnable, kernels_compiled, reserve_run_folder, run_simulation
+from m2c.sim.run import (
+    check_runnable,
+    days_to_simulate,
+    kernels_compiled,
+    reserve_run_folder,
+    run_simulation,
+)
 from m2c.sim.scenario import load_scenario
 
 SCENARIO_HELP = "Bundled scenario name (e.g. baseline_county) or a scenario .toml file."
@@ -74,7 +80,7 @@ def run(
             # the folder is checked and locked before the simulation, not after it
             folder = stack.enter_context(reserve_run_folder(out, sc.name, force=force))
             with day_progress(console) as bar:
-                task = bar.add_task(f"{sc.name}", total=days or sc.run.days)
+                task = bar.add_task(f"{sc.name}", total=days_to_simulate(sc, days))
                 kwargs = {
                     "customers": customers,
                     "days": days,

@@ -46,6 +46,7 @@ import tomli_w
 from m2c.core import ledger as L
 from m2c.sim import rules as R
 from m2c.sim.atomic import write_json, write_table, write_text
+from m2c.sim.inputs import build_calendar
 from m2c.sim.kpi_catalog import SUMMARISED
 from m2c.sim.model import Simulation
 from m2c.sim.scenario import Scenario
@@ -175,6 +176,15 @@ def _human_bytes(n: float) -> str:
             return f"{n:,.1f} {unit}"
         n /= 1024
     return f"{n:,.1f} PiB"
+
+
+def days_to_simulate(scenario: Scenario, days: int | None = None) -> int:
+    """Days a run simulates: the warm-up (from the 1st of a month) plus ``days`` reported.
+
+    ``days`` defaults to the scenario's ``run.days``; a progress bar counts these.
+    """
+    d = days or scenario.run.days
+    return build_calendar(scenario.run.start, d, scenario.run.warmup_days).days
 
 
 def memory_estimate(customers: int, days: int, warmup_days: int = 365, stations: int = 0) -> int:

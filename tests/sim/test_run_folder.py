@@ -231,3 +231,14 @@ def test_a_run_with_a_warm_up_reports_and_writes_its_own_days(tmp_path):
     folder = write_run(result, tmp_path / "r")
     written = tomllib.loads((folder / "scenario.toml").read_text())
     assert written["run"]["days"] == 45 and written["run"]["warmup_days"] == 31
+
+
+def test_the_progress_total_counts_the_warm_up():
+    """The run's progress bar counts every simulated day, warm-up included."""
+    from m2c.sim.run import days_to_simulate, run_simulation
+    from m2c.sim.scenario import load_scenario
+
+    sc = load_scenario("smoke", {"run.warmup_days": 31})
+    seen = []
+    result = run_simulation(sc, customers=20, days=45, seed=3, progress=seen.append)
+    assert days_to_simulate(sc, 45) == result.simulated_days == seen[-1] == len(seen)
