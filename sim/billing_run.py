@@ -179,6 +179,7 @@ def read_and_price(
         reactive_ckvarh=reactive,
         period_demand_w=np.zeros((ids.shape[0], fleet.table.n_demand_periods), dtype=np.int64),
         ytd_billed_fen=cs[ids, R.Field.YTD_FEN] if calmonth == 11 else None,
+        line_items=False,  # the ledger books bill totals; no line items are written
     )
     return energy, np.ascontiguousarray(bills.total_fen, dtype=np.int64)
 
