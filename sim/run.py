@@ -48,6 +48,7 @@ from m2c.sim import rules as R
 from m2c.sim.atomic import write_json, write_table, write_text
 from m2c.sim.inputs import build_calendar
 from m2c.sim.kpi_catalog import SUMMARISED
+from m2c.sim.kpi_sanity import mark_months
 from m2c.sim.model import Simulation
 from m2c.sim.scenario import Scenario
 from m2c.sim.staff_costs import crews_as_run
@@ -84,11 +85,24 @@ class RunResult:
 
 
 def summarise(kpi: pa.Table, customers: int) -> dict[str, float]:
-    """County-level figures of a run (station ``ALL`` rows) for tables and comparisons."""
+    """County-level figures of a run (station ``ALL`` rows) for tables and comparisons.
+
+    Means of monthly rates use whole months only when ``kpi`` has a ``full_month``
+    column (:func:`m2c.sim.kpi_sanity.mark_months`) and at least one whole month.
+    """
     county = kpi.filter(pc.equal(kpi["station"], "ALL"))
+    # issue 16: a month simulated in part (e.g. the last month of a 60-day run) would
+    # distort a mean of monthly rates; sums, last and max still cover every month
+    full = (
+        np.asarray(county["full_month"].to_numpy(zero_copy_only=False), dtype=bool)
+        if "full_month" in county.column_names
+        else np.ones(county.num_rows, dtype=bool)
+    )
     out: dict[str, float] = {}
     for name, how in SUMMARY_KPIS.items():
         v = np.asarray(county[name].to_numpy(zero_copy_only=False), dtype=np.float64)
+        if how == "mean" and full.any():
+            v = v[full]
         out[name] = (
             float({"mean": np.mean, "sum": np.sum, "last": lambda x: x[-1], "max": np.max}[how](v))
             if v.size
@@ -254,7 +268,12 @@ def run_built(
     """Run an already built simulation (e.g. one in gateway mode) and collect its results."""
     t0 = time.perf_counter()
     sim.run(progress)
-    kpi = pa.table(sim.kpis.rows)
+    kpi = mark_months(
+        pa.table(sim.kpis.rows),
+        sim.scenario.run.start,
+        sim.cal.days - sim.warmup_days,
+        sim.warmup_days,
+    )
     timings = {"setup_s": setup_s, **sim.timings, "total_s": setup_s + time.perf_counter() - t0}
     n = sim.fleet.n
     return RunResult(

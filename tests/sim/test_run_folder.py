@@ -242,3 +242,21 @@ def test_the_progress_total_counts_the_warm_up():
     seen = []
     result = run_simulation(sc, customers=20, days=45, seed=3, progress=seen.append)
     assert days_to_simulate(sc, 45) == result.simulated_days == seen[-1] == len(seen)
+
+
+def test_the_run_summary_averages_whole_months_only():
+    """A 45-day run from 1 January: February is simulated in part, so the mean of
+    monthly rates is January's alone; sums still cover both months."""
+    import pyarrow.compute as pc
+
+    from m2c.sim.run import run_simulation
+    from m2c.sim.scenario import load_scenario
+
+    sc = load_scenario("smoke", {"run.warmup_days": 0, "run.start": "2025-01-01"})
+    result = run_simulation(sc, customers=60, days=45, seed=3)
+    county = result.kpi_monthly.filter(pc.equal(result.kpi_monthly["station"], "ALL"))
+    assert county["month"].to_pylist() == ["2025-01", "2025-02"]
+    assert county["full_month"].to_pylist() == [True, False]
+    rates = county["dso_days"].to_pylist()
+    assert result.summary["dso_days"] == rates[0] != (rates[0] + rates[1]) / 2
+    assert result.summary["disconnections"] == sum(county["disconnections"].to_pylist())
