@@ -26,6 +26,7 @@ def _warm() -> None:
     from m2c.sim.run import run_simulation
     from m2c.sim.scenario import load_scenario
 
+    runner.one_numba_thread()  # as every task does
     for name in POLICIES:  # loads the Numba cache in this worker process
         run_simulation(load_scenario(name), customers=50, days=35, seed=0)
 

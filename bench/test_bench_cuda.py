@@ -11,8 +11,11 @@ Figures (``benchmark.extra_info`` and printed), all measured in the same run:
 * end to end from host memory (pinned staging, chunks, both streams, outputs
   back): ``e2e_customer_years_per_s``, ``e2e_gb_per_s`` and ``h2d_gb_per_s``, a
   plain 1 GiB pinned host-to-device copy, the PCIe ceiling of that figure;
-* ``speedup_vs_cpu``: kernel rate over the CPU kernel's rate
-  (:func:`m2c.core.billing.kernels.bill_interval_kernel`, all CPU cores).
+* ``speedup_vs_cpu``: kernel rate over the CPU reference kernel's rate
+  (:func:`m2c.core.billing.kernels.bill_interval_kernel`, all CPU cores), and
+  ``speedup_vs_cpu_fast`` over the CPU's default path
+  (:func:`m2c.core.bill_interval` with ``backend="cpu"``: the day-block kernel of
+  :mod:`m2c.core.billing.fast_interval`, wrapper included).
 
 Run on a GPU machine::
 
@@ -32,6 +35,7 @@ import numpy as np
 import pytest
 from baselines import stream_sum
 
+from m2c.core import bill_interval
 from m2c.core.billing import cuda_backend, cuda_kernels
 from m2c.core.billing.api import _step_calendar
 from m2c.core.billing.kernels import N_LINES, bill_interval_kernel
@@ -77,7 +81,9 @@ def _inputs(n_e2e: int):
     return table, idx, eperiod, dperiod, month0, year_end, host
 
 
-def _outputs(n: int, table, alloc):
+def _outputs(n: int, table, alloc, flat: bool = False):
+    """The interval outputs; ``flat``: (n, 12, X) as (n x 12, X) rows, as the device
+    kernel takes them (cuda_kernels.interval_kernel)."""
     P, PD, KB = table.n_periods, table.n_demand_periods, table.n_blocks
     shapes = [
         (n, 12, P),
@@ -90,6 +96,8 @@ def _outputs(n: int, table, alloc):
         (n, 12, N_LINES),
         (n,),
     ]
+    if flat:
+        shapes = [(n * 12, s[2]) if len(s) == 3 else s for s in shapes]
     return [alloc(s, np.int64) for s in shapes]
 
 
@@ -116,10 +124,11 @@ def test_bench_interval_cuda(benchmark) -> None:
     d_md = cuda.to_device(MONTH_DAYS)
     d_cap = cuda.to_device(np.full(n, 400, dtype=np.int64))
     d_q = cuda.to_device(np.zeros((1, 1)))
-    outs = _outputs(n, table, lambda s, dt: cuda.device_array(s, dtype=dt))
+    outs = _outputs(n, table, lambda s, dt: cuda.device_array(s, dtype=dt), flat=True)
     B = cuda_kernels.SIM_BLOCK_CUSTOMERS if sim else cuda_kernels.BLOCK_CUSTOMERS
     TS = cuda_kernels.SIM_TILE_STEPS if sim else cuda_kernels.TILE_STEPS
-    kernel = cuda_kernels.interval_kernel(float32, B, TS)
+    P, PD = table.n_periods, table.n_demand_periods
+    kernel = cuda_kernels.interval_kernel(float32, B, TS, P, PD, False)
 
     def run_kernel() -> float:
         start, stop = cuda.event(), cuda.event()
@@ -130,7 +139,6 @@ def test_bench_interval_cuda(benchmark) -> None:
             np.int64(0),
             d_load,
             d_q,
-            False,
             *d_steps,
             d_m0,
             d_md,
@@ -215,6 +223,14 @@ def test_bench_interval_cuda(benchmark) -> None:
     # the bills themselves must agree (first n_cpu customers of the e2e run)
     for h, c in zip(h_outs, c_outs, strict=True):
         assert np.array_equal(h[:n_cpu], c)
+    # the CPU's default path (fast_interval day blocks, through bill_interval), same slice
+    tariff = bundled_tariff(TARIFF)
+    cap = np.full(n_cpu, 400, dtype=np.int64)
+    bill_interval(tariff, host[:n_cpu], capacity_kva=cap, backend="cpu")  # compile
+    t0 = time.perf_counter()
+    fast = bill_interval(tariff, host[:n_cpu], capacity_kva=cap, backend="cpu")
+    cpu_fast_s = time.perf_counter() - t0
+    assert np.array_equal(fast.lines, h_outs[7][:n_cpu])
 
     rate = n / kernel_s
     info = {
@@ -238,6 +254,8 @@ def test_bench_interval_cuda(benchmark) -> None:
         "cpu_customer_years_per_s": n_cpu / cpu_s,
         "speedup_vs_cpu": rate / (n_cpu / cpu_s),
         "e2e_speedup_vs_cpu": (n_e2e / e2e_s) / (n_cpu / cpu_s),
+        "cpu_fast_customer_years_per_s": n_cpu / cpu_fast_s,
+        "speedup_vs_cpu_fast": rate / (n_cpu / cpu_fast_s),
     }
     benchmark.extra_info.update(info)
     for k, v in info.items():

@@ -10,6 +10,7 @@ logged or written.
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import typer
@@ -19,6 +20,7 @@ from m2c.cli.errors import reported
 from m2c.cli.run import SCENARIO_HELP, day_progress
 from m2c.sim.hil.session import HilOptions, HilSession
 from m2c.sim.kpi_catalog import BY_NAME, RUN_SUMMARY
+from m2c.sim.run import reserve_run_folder
 from m2c.sim.scenario import load_scenario
 
 
@@ -59,11 +61,16 @@ def hil(
         None, min=0.0, help="Pace the run: wall-clock seconds per simulated day (simpy.rt)."
     ),
     out: Path | None = typer.Option(None, help="Run folder (default runs/<scenario>-<time>)."),
+    force: bool = typer.Option(
+        False, "--force", help="Replace an existing run folder --out (atomically)."
+    ),
 ) -> None:
     """Simulate a scenario with some customers' meters on a real or emulated bus."""
     console = Console()
-    with reported():
+    with contextlib.ExitStack() as stack, reported():
         sc = load_scenario(scenario)
+        # the folder is checked and locked before any meter is read, not after the year
+        folder = stack.enter_context(reserve_run_folder(out, sc.name, force=force))
         options = HilOptions(
             port=port,
             addresses=list(address),
@@ -89,7 +96,7 @@ def hil(
                 console.print("relay control not allowed: trip/close are logged, not sent")
             with day_progress(console) as bar:
                 task = bar.add_task(f"{sc.name} (hil)", total=session.days)
-                outcome = session.run(lambda d: bar.update(task, completed=d), out)
+                outcome = session.run(folder, lambda d: bar.update(task, completed=d))
     for name in RUN_SUMMARY[:5]:
         kpi = BY_NAME[name]
         console.print(f"{kpi.label}: {kpi.format(outcome.result.summary[name])}")

@@ -2,7 +2,8 @@
 
 Parses arguments, calls :func:`m2c.sim.compare.reproduce.run_reproduce`, prints
 one row per outcome (field-report figure, m2c's figure with its 95 % interval,
-verdict) and where the tables and the report were written.
+verdict) and where the tables and the report were written. Interrupted
+(Ctrl-C, a crash), the same command resumes from the finished runs.
 """
 
 from __future__ import annotations
@@ -55,7 +56,11 @@ def reproduce(
     seed: int = SEED,
     workers: int | None = WORKERS,
     scheduler: str | None = SCHEDULER,
-    out: Path = typer.Option(Path("runs/reproduce"), help="Output folder (overwritten)."),
+    out: Path = typer.Option(
+        Path("runs/reproduce"),
+        help="Output folder (overwritten). An interrupted reproduce rerun with the same "
+        "arguments resumes: finished runs wait in .<name>.work beside it.",
+    ),
 ) -> None:
     """Reproduce the field reports' outcomes with the bundled policies (common random numbers)."""
     from m2c.sim.compare.reproduce import POLICIES, run_reproduce
@@ -81,6 +86,11 @@ def reproduce(
             workers=workers,
             scheduler=scheduler,
             progress=lambda done, total: bar.update(task, completed=done, total=total),
+        )
+    total = len(POLICIES) * replications
+    if rep.computed < total and rep.files:
+        console.print(
+            f"resumed {total - rep.computed} of {total} runs from an interrupted reproduce"
         )
     print_rows(
         console,

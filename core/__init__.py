@@ -10,6 +10,13 @@ Pure computation over NumPy arrays: no I/O beyond reading tariff files, and no
 imports from ``m2c.sim`` or ``m2c.devices`` (../shared/DESIGN.md "Packages").
 """
 
+# ruff: noqa: E402 - the kernel cache is chosen before any kernel module is imported
+
+# first, before any @njit(cache=True) runs: compiled kernels are keyed by the source
+from m2c.core.kernel_cache import use_source_keyed_cache
+
+use_source_keyed_cache()
+
 from m2c.core import ledger, rng, units
 from m2c.core.billing import MonthlyBills, RegisterBills, bill_interval, bill_register
 from m2c.core.ledger import Ledger

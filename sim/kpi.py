@@ -28,6 +28,12 @@ All money columns are integer **fen**; rates are fractions (1.0 = 100 %).
 * ``prepaid_stock`` (预收, fen) and ``prepaid_stock_ratio``: credit held on
   prepaid meters at month end, and over the month's receivables (DOMAIN.md:
   > 80 % in the prepaid county).
+* ``notices_due`` / ``notices_on_time`` / ``notice_timeliness``: notice-type
+  dunning actions (disconnection notices, dunning visits) whose timeliness was
+  decided in the month (served within ``dunning.notice_allowance_days`` of the
+  request, or still queued when it ran out: crew queue, :mod:`m2c.sim.crews`;
+  electronic ones are on time), those on time, and their ratio (1.0 in a month
+  without notices; DOMAIN.md: ">= 99 %" claimed).
 """
 
 from __future__ import annotations
@@ -202,12 +208,18 @@ class KpiCollector:
             tal,
             cost,
         )
-        done, cap, qmax, qnow = crew_stats
+        done, cap, qmax, qnow = crew_stats[:4]
+        # notice-type crew jobs due and of those on time (sim.crews), when given
+        crew_notices = crew_stats[4:6] if len(crew_stats) >= 6 else (np.zeros_like(done),) * 2
         # county row = sum of stations
         sums = np.vstack([sums, sums.sum(axis=0)])
         tal = np.vstack([tal, tal.sum(axis=0)])
         cost = np.vstack([cost, cost.sum(axis=0)])
         done, cap, qmax, qnow = (np.append(x, x.sum()) for x in (done, cap, qmax, qnow))
+        due, on_time = (np.append(x, x.sum()) for x in crew_notices)
+        # electronic notices (no queue) are on time: the model has no channel failure for them
+        due = due + tal[:, R.Tally.NOTICES_DIRECT]
+        on_time = on_time + tal[:, R.Tally.NOTICES_DIRECT]
         c = dict(zip(SUM_COLUMNS, sums.T, strict=True))
         if self.per_customer:  # any customer in arrears at month end
             failed = c["customers_in_arrears"] > 0
@@ -249,6 +261,9 @@ class KpiCollector:
                 tal[:, R.Tally.CASH_ON_TIME_FEN], tal[:, R.Tally.CASH_FEN], 1.0
             ),
             "prepaid_stock_ratio": _ratio(c["prepaid_stock"], c["receivable"], 0.0),
+            "notices_due": due,
+            "notices_on_time": on_time,
+            "notice_timeliness": _ratio(on_time, due, 1.0),
         }
         for k, v in (extra or {}).items():
             row[k] = v

@@ -32,7 +32,7 @@ import re
 import shutil
 import subprocess
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -118,6 +118,9 @@ def summarise(kpi: pa.Table, customers: int) -> dict[str, float]:
     out["m2c_cost_per_customer_year"] = out["m2c_cost"] / customers / years
     out["collection_cost_per_customer_year"] = out["collection_cost"] / customers / years
     out["fte_per_1000_customers"] = out["fte_total"] / customers * 1000
+    # issue 16: share of notices served on time over the run (1.0 when none was served)
+    due = out["notices_due"]
+    out["notice_timeliness"] = out["notices_on_time"] / due if due > 0 else 1.0
     return out
 
 
@@ -460,8 +463,14 @@ class RunFolder:
         self.tmp = tmp
         self.force = force
 
-    def commit(self, result: RunResult) -> Path:
-        """Write ``result`` into the temporary sibling (manifest last), rename it into place."""
+    def commit(
+        self, result: RunResult, extra: Callable[[Path], Iterable[str]] | None = None
+    ) -> Path:
+        """Write ``result`` into the temporary sibling (manifest last), rename it into place.
+
+        ``extra(folder)`` may write more files into the folder before the manifest
+        (e.g. ``m2c hil``'s logs); it returns their names, which the manifest hashes.
+        """
         tmp = self.tmp
         scen = result.scenario.model_dump()
         scen["run"].update(customers=result.customers, days=result.days, seed=result.seed)
@@ -473,10 +482,11 @@ class RunFolder:
         write_table(ledger_table(result.ledger), tmp / "ledger.parquet")
         write_table(result.events, tmp / "events.parquet")
         write_table(balances_table(result.ledger), tmp / "balances.parquet")
+        names = [*RUN_FILES, *(extra(tmp) if extra is not None else ())]
         m = manifest(result)
         m["files"] = {
             name: {"bytes": (tmp / name).stat().st_size, "sha256": _sha256(tmp / name)}
-            for name in RUN_FILES
+            for name in names
         }
         (tmp / INCOMPLETE).unlink()
         write_json(tmp / MANIFEST, m)

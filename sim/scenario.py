@@ -59,9 +59,11 @@ class Stations(_Strict):
     reading_day_urban: int = Field(3, ge=1, le=28)
     reading_day_rural: int = Field(1, ge=1, le=28)
     reading_day_spread: int = Field(6, ge=0, le=20)  # stations read on staggered days
-    crews_urban: int = Field(4, ge=0)
-    crews_rural: int = Field(2, ge=0)
-    jobs_per_crew_day: int = Field(12, ge=1)
+    # bounds: a supply station has tens of staff; 1 000 crews (2 000 people) or 500 jobs a
+    # crew-day are beyond any station, and each crew is a SimPy process every day
+    crews_urban: int = Field(4, ge=0, le=1000)
+    crews_rural: int = Field(2, ge=0, le=1000)
+    jobs_per_crew_day: int = Field(12, ge=1, le=500)
 
 
 class CustomerClass(_Strict):
@@ -193,6 +195,10 @@ class Dunning(_Strict):
     # payment of everything owed with probability legal_win (defaults)
     legal_days: int = Field(180, ge=1)
     legal_win: float = Field(0.7, ge=0, le=1)
+    # notice timeliness (DOMAIN.md: "reading and notice timeliness ... >= 99 %"): a notice
+    # or dunning visit served by a crew at most this many days after it was requested is
+    # on time (0 = the same day); default, the field reports give no allowance
+    notice_allowance_days: int = Field(1, ge=0)
 
     @model_validator(mode="after")
     def _ladder(self) -> Dunning:
@@ -208,7 +214,9 @@ class Credit(_Strict):
     instalments_min_kva: int = Field(0, ge=0)  # 0 = off
     legal_below: int = Field(0, ge=0, le=100)  # 0 = legal action by age only
     # ratings start from a neutral prior and move on observed history only (lateness,
-    # amounts, disconnections, tamper findings), never on the hidden segment
+    # whether anything was paid, amounts, disconnections, tamper findings: a moving
+    # average of monthly grades, sim/rules/month_end.py rate_month), never on the
+    # hidden segment
     initial_score: int = Field(60, ge=0, le=100)
     # moving a customer to prepayment fits a prepaid meter with trip: a crew job
     meter_change_cost_yuan: float = Field(1500.0, ge=0)
@@ -271,7 +279,7 @@ class Staff(_Strict):
     # field crews: stations.crews_urban/rural are the crews of a station when the fleet
     # has run.customers customers; another fleet size scales them in proportion (per
     # 1 000 customers of the station), never below this floor per station (default)
-    min_crews_per_station: int = Field(1, ge=0)
+    min_crews_per_station: int = Field(1, ge=0, le=1000)
     crew_size: int = Field(2, ge=1)  # default: two persons per crew (live work needs two)
     # default: 250 working days x 8 h x 80 % productive time
     hours_per_fte_year: float = Field(1600.0, gt=0)

@@ -32,8 +32,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from m2c.core.billing.fast_kernels import CHUNK as REGISTER_CHUNK
-from m2c.core.billing.fast_kernels import interval_kernel, register_kernel, register_limits
+from m2c.core.billing.fast_interval import interval_kernel
+from m2c.core.billing.fast_register import CHUNK as REGISTER_CHUNK
+from m2c.core.billing.fast_register import (
+    register_kernel,
+    register_limits,
+    register_plan,
+    register_totals_kernel,
+)
 from m2c.core.billing.kernels import (
     L_ANNUAL_MIN,
     L_BASIC,
@@ -341,9 +347,11 @@ def bill_register(
 
     Notes
     -----
-    The CPU path is :func:`m2c.core.billing.fast_kernels.register_kernel`,
-    which checks its inputs as it bills; when a customer's inputs fail a
-    check, the inputs go through the full validation of
+    The CPU path is :func:`m2c.core.billing.fast_register.register_kernel`
+    (with line items) or :func:`~m2c.core.billing.fast_register.register_totals_kernel`
+    (totals only: vectorised per-tariff plans, ``bill_row`` for the tariffs and
+    inputs they do not cover), which check their inputs as they bill; when a
+    customer's inputs fail a check, the inputs go through the full validation of
     :func:`_bill_register_checked` (the reference kernel), which raises the
     error naming the argument.
     """
@@ -413,18 +421,16 @@ def bill_register(
     if days is None:
         refuse |= (A.fixed_daily != 0) | (A.min_daily != 0) | (A.e_basis % 2 == 1).any(axis=1)
     out_total = np.empty(n, dtype=np.int64)
-    rows = n if line_items else 0
-    lines = np.zeros((rows, N_LINES), dtype=np.int64)
-    out_period = np.zeros((rows, P), dtype=np.int64)
-    out_block = np.zeros((rows, KB), dtype=np.int64)
     flags = np.empty(-(-n // REGISTER_CHUNK), dtype=np.int64)
-    register_kernel(
-        A,
+    limits = register_limits(A)
+    refuse_t = refuse.astype(np.int64)
+    month0, n_days = int(month) - 1, 0 if days is None else int(days)
+    inputs = (
         np.ascontiguousarray(tid, dtype=np.int64),
         np.ascontiguousarray(e, dtype=np.int64),
         np.int64(WH_PER_CKWH),
-        int(month) - 1,
-        np.int64(0 if days is None else days),
+        month0,
+        np.int64(n_days),
         opt["ytd_energy_ckwh"],
         opt["max_demand_w"],
         opt["period_demand_w"],
@@ -433,14 +439,19 @@ def bill_register(
         opt["max_reactive_var"],
         opt["ytd_billed_fen"],
         ytd_billed_fen is not None and int(month) == 12,
-        register_limits(A),
-        refuse.astype(np.int64),
+        limits,
+        refuse_t,
         out_total,
-        lines,
-        out_period,
-        out_block,
-        flags,
     )
+    if line_items:
+        lines = np.zeros((n, N_LINES), dtype=np.int64)
+        out_period = np.zeros((n, P), dtype=np.int64)
+        out_block = np.zeros((n, KB), dtype=np.int64)
+        register_kernel(A, *inputs, lines, out_period, out_block, flags)
+    else:
+        # totals only: the per-tariff plan's vectorised passes (bill_row for the rest)
+        plan, pf_table, kb = register_plan(A, month0, n_days, WH_PER_CKWH, limits, refuse_t)
+        register_totals_kernel(A, plan, pf_table, np.int64(kb), *inputs, flags)
     if n and flags.max() >= 0:
         return checked()  # raises naming the argument (or confirms a bound that held)
     if not line_items:
@@ -640,39 +651,64 @@ def _coincident_fen(
 
 #: Bill interval data with the reference kernel (tests compare the two through this switch).
 _REFERENCE_INTERVAL = False
-#: Largest step (kWh) the day-block kernel converts itself: x * 1000 + 0.5 < 2^31 (int32);
-#: a customer with a larger, negative, -0.0 or non-finite value goes through the reference loop.
-_FAST_MAX_KWH = 2_000_000.0
+#: Largest step (kWh) the day-block kernel converts itself: its per-step sums over a slot
+#: (at most 31 days) are uint32, 31 x (1e5 x 1000 + 1) < 2^32; a customer with a larger,
+#: negative, -0.0 or non-finite value goes through the reference loop.
+_FAST_MAX_KWH = 100_000.0
 
 
-def _day_blocks(idx, eperiod, dperiod, spd: int, win: int):
-    """The calendar's day structure for :func:`~m2c.core.billing.fast_kernels.interval_kernel`.
+#: Weights of the day-pattern hash in :func:`_day_blocks` (odd 64-bit integers; products wrap).
+_ROW_HASH = np.random.default_rng(17).integers(0, 2**62, 2 * 24 * 60, dtype=np.int64) * 2 + 1
 
-    Returns (spd, day_slot, day_first, slot_month, slot_pat, pat_e, pat_dw) for
-    the whole days of the data (steps after the last whole day, or every step
-    when days do not fall within one bill, are billed by the reference loop).
+
+def _day_blocks(idx, eperiod, dperiod, spd: int, win: int, P: int, PD: int, bits):
+    """The calendar's day structure for :func:`~m2c.core.billing.fast_interval.interval_kernel`.
+
+    Returns (spd, day_slot, slot_month, slot_pat, emask, dmask, pat_has, pat_dw) for the
+    whole days of the data (steps after the last whole day, or every step when
+    days do not fall within one bill, are billed by the reference loop);
+    ``bits`` is the unsigned dtype of the load's floats (dmask's dtype).
     """
     S = idx.shape[0]
-    nd = S // spd
+    nd = S // spd if spd % 8 == 0 else 0  # the kernel reads days 8 steps at a time
     if nd and (idx[: nd * spd].reshape(nd, spd) != idx[: nd * spd : spd, None]).any():
         nd = 0  # a start that is not midnight: no day lies in one bill
     e = eperiod[: nd * spd].reshape(nd, spd)
-    dw = dperiod[: nd * spd].reshape(nd, spd // win, win)[:, :, -1]
-    pats, day_pat = np.unique(np.concatenate([e, dw], axis=1), axis=0, return_inverse=True)
+    d = dperiod[: nd * spd].reshape(nd, spd)
+    rows = np.concatenate([e, d], axis=1)
+    # the day patterns: unique rows, by a 64-bit hash of each row (np.unique(axis=0) sorts
+    # rows as bytes: 10 ms a call for 15-minute days), checked, with that as the fallback
+    h = rows @ _ROW_HASH[: rows.shape[1]]
+    _, first, day_pat = np.unique(h, return_index=True, return_inverse=True)
     day_pat = day_pat.reshape(-1)
-    key = idx[: nd * spd : spd] * max(len(pats), 1) + day_pat
-    slots, first, day_slot = np.unique(key, return_index=True, return_inverse=True)
-    day_first = np.zeros(nd, dtype=np.int64)
-    day_first[first] = 1
+    pats = rows[first]
+    if (pats[day_pat] != rows).any():  # a collision (never seen): sort the rows themselves
+        pats, day_pat = np.unique(rows, axis=0, return_inverse=True)
+        day_pat = day_pat.reshape(-1)
     n_p = max(len(pats), 1)
+    key = idx[: nd * spd : spd] * n_p + day_pat
+    slots, day_slot, days = np.unique(key, return_inverse=True, return_counts=True)
+    assert days.max(initial=0) <= 31  # uint32 slot sums (_FAST_MAX_KWH)
+    pe = pats[:, :spd]
+    pd = pats[:, spd:]
+    emask = np.zeros((len(pats), P, spd), dtype=np.uint32)
+    dmask = np.zeros((len(pats), PD + 1, spd), dtype=bits)
+    for p in range(P):
+        emask[:, p] = np.where(pe == p, np.iinfo(np.uint32).max, 0)
+    for p in range(PD):
+        dmask[:, p] = np.where(pd == p, np.iinfo(bits).max, 0)
+    dmask[:, PD] = np.iinfo(bits).max
+    pat_dw = pd.reshape(len(pats), spd // win, win)[:, :, -1]
+    pat_has = np.concatenate([emask.any(axis=2), dmask[:, :PD].any(axis=2)], axis=1)
     return (
         np.int64(spd),
         day_slot.reshape(-1).astype(np.int64),
-        day_first,
         (slots // n_p).astype(np.int64),
         (slots % n_p).astype(np.int64),
-        np.ascontiguousarray(pats[:, :spd], dtype=np.int64).reshape(-1, spd),
-        np.ascontiguousarray(pats[:, spd:], dtype=np.int64).reshape(-1, spd // win),
+        emask,
+        dmask,
+        pat_has.astype(np.uint8),
+        np.ascontiguousarray(pat_dw, dtype=np.int64),
     )
 
 
@@ -826,6 +862,7 @@ def bill_interval(
     out_block = np.zeros((n, 12, KB), dtype=np.int64)
     lines = np.zeros((n, 12, N_LINES), dtype=np.int64)
     bad = np.zeros(n, dtype=np.int64)
+    top = None
     coinc = np.zeros((0, 0), dtype=np.int64)
     if tariff0.coincident_periods and system_peak_steps is not None:
         coinc = _coincident_fen(
@@ -864,13 +901,15 @@ def bill_interval(
             from m2c.core.billing.cuda_backend import bill_interval_cuda as kernel
         kernel(A, 0, load, *args, energy, dmax, dper, qm, qmax, out_period, out_block, lines, bad)
     else:
-        blocks = _day_blocks(idx, eperiod, dperiod, 24 * 60 // step_minutes, window // step_minutes)
         utype = np.uint32 if load.dtype == np.float32 else np.uint64
+        blocks = _day_blocks(
+            idx, eperiod, dperiod, 24 * 60 // step_minutes, window // step_minutes, P, PD, utype
+        )
+        top = np.empty((n, 2), dtype=np.int64)
         interval_kernel(
             A,
             0,
-            load,
-            load.view(utype),
+            np.ascontiguousarray(load),  # rows are read as vectors
             load.dtype.type(_FAST_MAX_KWH).view(utype),
             *blocks,
             *args,
@@ -883,6 +922,7 @@ def bill_interval(
             out_block.reshape(n * 12, KB),
             lines.reshape(n * 12, N_LINES),
             bad,
+            top,
         )
     if (bad >= 0).any():
         i = int(np.flatnonzero(bad >= 0)[0])
@@ -895,20 +935,28 @@ def bill_interval(
             f"{MAX_STEP_KWH:g} kWh per step (net metering / export is not supported)"
         )
     zero = np.zeros(n, dtype=np.int64)
-    e_month = energy.sum(axis=2)
-    d_all = np.concatenate([dmax, dper.reshape(n, -1), qmax], axis=1)
+    if top is None:  # the fast kernel gives the bounds; others: one pass over the outputs
+        top = np.zeros((n, 2), dtype=np.int64)
+        if n:
+            top[:, 0] = energy.sum(axis=2).max(axis=1)
+            top[:, 1] = np.concatenate([dmax, dper.reshape(n, -1), qmax], axis=1).max(axis=1)
+    top_max = top.max(axis=0) if n else np.zeros(2, dtype=np.int64)
     _check_headroom(
         table,
         zero,
         "bill_interval",
-        energy_wh=(int(e_month.max()) if n else 0, lambda: e_month),
-        demand_w=(int(d_all.max()) if n else 0, lambda: d_all),
+        energy_wh=(int(top_max[0]), lambda: energy.sum(axis=2)),
+        demand_w=(
+            int(top_max[1]),
+            lambda: np.concatenate([dmax, dper.reshape(n, -1), qmax], axis=1),
+        ),
         capacity_kva=(int(np.abs(cap).max()) if n else 0, lambda: cap[:, None]),
     )
-    for arr in (lines, out_period, out_block, energy, dmax, dper):
-        arr[:, ~covered] = 0
-    qm[:, ~covered] = -1 if reactive_kvarh is None else 0
-    qmax[:, ~covered] = -1 if reactive_kvarh is None else 0
+    if not covered.all():
+        for arr in (lines, out_period, out_block, energy, dmax, dper):
+            arr[:, ~covered] = 0
+        qm[:, ~covered] = -1 if reactive_kvarh is None else 0
+        qmax[:, ~covered] = -1 if reactive_kvarh is None else 0
     y0, m0 = int(start[:4]), first
     labels = [f"{y0 + (m0 + k) // 12:04d}-{(m0 + k) % 12 + 1:02d}" for k in range(12)]
     return MonthlyBills(

@@ -187,7 +187,9 @@ def bill_interval_cuda(
     sim = simulator_enabled()
     B = SIM_BLOCK_CUSTOMERS if sim else BLOCK_CUSTOMERS
     TS = SIM_TILE_STEPS if sim else TILE_STEPS
-    kernel = interval_kernel(float64 if load_kwh.dtype == np.float64 else float32, B, TS)
+    kernel = interval_kernel(
+        float64 if load_kwh.dtype == np.float64 else float32, B, TS, P, PD, have_q
+    )
     outs_host = (
         out_energy,
         out_dmax,
@@ -226,12 +228,21 @@ def bill_interval_cuda(
         cuda.device_array((chunk, S), dtype=np.float64) if have_q else d_dummy_q
         for _ in range(nbuf)
     ]
+    # the kernel takes the (n, 12, X) outputs as (n x 12, X) rows (cuda_kernels.interval_kernel)
+    rows = [a.shape[1] if a.ndim == 3 else 1 for a in outs_host]
+    flat = [a.shape[2:] if a.ndim == 3 else a.shape[1:] for a in outs_host]
     pin_out = [
-        [cuda.pinned_array((chunk, *a.shape[1:]), dtype=a.dtype) for a in outs_host]
+        [
+            cuda.pinned_array((chunk * r, *f), dtype=a.dtype)
+            for a, r, f in zip(outs_host, rows, flat, strict=True)
+        ]
         for _ in range(nbuf)
     ]
     d_out = [
-        [cuda.device_array((chunk, *a.shape[1:]), dtype=a.dtype) for a in outs_host]
+        [
+            cuda.device_array((chunk * r, *f), dtype=a.dtype)
+            for a, r, f in zip(outs_host, rows, flat, strict=True)
+        ]
         for _ in range(nbuf)
     ]
     d_cap = cuda.to_device(np.ascontiguousarray(cap_kva, dtype=np.int64))
@@ -240,8 +251,8 @@ def bill_interval_cuda(
     def finish(b: int) -> None:
         streams[b].synchronize()
         lo, nc = pending[b]
-        for h, p in zip(outs_host, pin_out[b], strict=True):
-            h[lo : lo + nc] = p[:nc]
+        for h, p, r in zip(outs_host, pin_out[b], rows, strict=True):
+            h[lo : lo + nc] = p[: nc * r].reshape(nc, *h.shape[1:])
         pending[b] = None
 
     for k, lo in enumerate(range(0, n, chunk)):
@@ -256,13 +267,12 @@ def bill_interval_cuda(
             pin_q[b][:nc] = reactive_kvarh[lo : lo + nc]
             d_q[b][:nc].copy_to_device(pin_q[b][:nc], stream=st)
         dq = d_q[b][:nc] if have_q else d_dummy_q
-        outs = [d[:nc] for d in d_out[b]]
+        outs = [d[: nc * r] for d, r in zip(d_out[b], rows, strict=True)]
         kernel[(nc + B - 1) // B, B, st](
             dA,
             np.int64(t),
             d_load[b][:nc],
             dq,
-            have_q,
             d_steps[0],
             d_steps[1],
             d_steps[2],
@@ -276,7 +286,7 @@ def bill_interval_cuda(
             *outs,
         )
         for d, p in zip(outs, pin_out[b], strict=True):
-            d.copy_to_host(p[:nc], stream=st)
+            d.copy_to_host(p[: d.shape[0]], stream=st)
         pending[b] = (lo, nc)
     for b in range(nbuf):
         if pending[b] is not None:

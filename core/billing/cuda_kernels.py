@@ -1,6 +1,18 @@
-"""GPU billing device code: numba-cuda twins of :mod:`m2c.core.billing.kernels`.
+"""GPU billing device code: the CPU's bill arithmetic, compiled for the GPU.
 
-Device functions mirror the CPU kernels operation by operation;
+One source for both targets: the bills are
+:func:`m2c.core.billing.fast_register.bill_row` (the view-free arithmetic of
+the CPU fast kernels: every access ``arr[row, col]``, no array view or slice
+per bill, no local array), and this module does not restate it. It compiles
+the *same Python functions* for the device: :func:`_retarget` takes
+``bill_row.py_func`` and every ``@njit`` helper it calls (``_rdiv``,
+``_share``, ``_energy_nu``, ...), transitively, rebinds their global names to
+the device versions of those helpers and wraps each with
+``cuda.jit(device=True)`` (under the simulator: plain Python). The tariff
+tuple travels to the kernel as a namedtuple of device arrays, which numba's
+CUDA target accepts as is (``A.e_max[t, p, k]`` compiles to the same indexing
+as on the CPU), so no adapter is needed.
+
 :func:`register_kernel` (one thread per customer) and :func:`interval_kernel`
 (a factory per load dtype and block shape) are launched by
 :mod:`m2c.core.billing.cuda_backend`, which owns transfers and chunking. Nothing
@@ -9,16 +21,20 @@ here is defined when numba's CUDA target is missing
 
 Why the results are identical, not merely close:
 
-* money is int64 on the device and every line goes through
-  :func:`_round_div`, a line-for-line twin of :func:`m2c.core.units.round_div`;
-  integer sums are exact, so summation order does not matter;
-* a step's kWh -> Wh conversion ``int64(x * (1000 / res) + 0.5) * res`` and the
-  power factor ``p / sqrt(p*p + q*q)`` are float64 expressions; CUDA compilers
-  contract ``a*b + c`` into one fused multiply-add (one rounding instead of
-  two), which would move a value sitting next to a half-centi-kWh boundary. The
-  device code therefore spells every float operation with libdevice's
-  correctly-rounded ``__dmul_rn`` / ``__dadd_rn`` / ``__ddiv_rn`` /
-  ``__dsqrt_rn``, which are never contracted, in the CPU kernel's order.
+* money is int64 and every line is the CPU's own integer code (the rounding
+  helpers of core/units.py included); integer sums are exact;
+* floats: CUDA compilers contract ``a*b + c`` into one fused multiply-add (one
+  rounding instead of two; NVVM's default ``-fma=1``, which numba offers no
+  switch for), which would move a value sitting next to a rounding boundary.
+  The shared integer code has no float operation; the two float expressions,
+  the power factor ``p / sqrt(p*p + q*q)`` (:func:`_pf_hundredths_rn`, put in
+  place of :func:`m2c.core.tariffs.powerfactor.pf_hundredths` by
+  :func:`_retarget`) and a step's kWh -> Wh conversion
+  ``int64(x * (1000 / res) + 0.5) * res`` (:func:`_to_units`), are spelled
+  here with libdevice's correctly-rounded ``__dmul_rn`` / ``__dadd_rn`` /
+  ``__ddiv_rn`` / ``__dsqrt_rn``, which are never contracted, in the CPU's
+  order. tests/core/test_billing_cuda.py checks that every shared function is
+  integer-only and, where NVVM is installed, that the PTX has no ``fma``.
 
 Interval kernel layout: one thread per customer (a customer-year is the unit
 of work and carries the annual block and minimum state), 64 customers per
@@ -26,41 +42,35 @@ block. The (n, S) load array is row-major, so a thread reading its own row
 would make every warp load touch 32 cache lines; instead the block stages a
 64 customers x 32 steps tile through shared memory with coalesced reads
 (consecutive threads read consecutive steps of one row), then each thread
-walks its row of the tile. Monthly accumulators live in registers/local
-memory and are flushed at month boundaries (steps are in calendar order).
+walks its row of the tile. All threads of a block walk the same steps (one
+calendar), so a step's period is the same for all of them: the running sums per
+energy / demand period live in shared memory, one column per thread (a step's
+period is a data-dependent index, which registers cannot take; no per-thread
+local array), and are flushed to the outputs at month boundaries (steps are in
+calendar order). The kernel is specialised on the period counts and on whether
+there is reactive data (no reactive tile without it). The 12 bills then read
+and write the outputs in place (``arr[i * 12 + m, col]``).
 """
 
 from __future__ import annotations
 
 import functools
 import math
+import types as _pytypes
 
 from numba import float64, int32, int64
+from numba.core.registry import CPUDispatcher
 
 from m2c.core.billing.cuda_runtime import cuda, simulator_enabled
-from m2c.core.billing.kernels import (
-    L_ANNUAL_MIN,
-    L_BASIC,
-    L_BLOCKS,
-    L_DEMAND,
-    L_DEMAND_COINCIDENT,
-    L_DEMAND_FLAT,
-    L_DEMAND_REACTIVE,
-    L_DEMAND_TOU,
-    L_ENERGY,
-    L_FIXED,
-    L_MINIMUM,
-    L_PF,
-    L_PF_HUNDREDTHS,
-    L_TOTAL,
-)
-from m2c.core.tariffs.compiled import UNBOUNDED
-from m2c.core.units import MAX_STEP_KWH, NANO_PER_FEN, NANO_WH_TO_FEN
+from m2c.core.billing.fast_register import bill_row
+from m2c.core.billing.kernels import L_ANNUAL_MIN, L_TOTAL
+from m2c.core.tariffs.powerfactor import pf_hundredths
+from m2c.core.units import MAX_STEP_KWH
 
-#: Largest number of energy / TOU-demand periods the interval kernel keeps in
-#: per-thread local arrays (real tariffs have <= 6; compile-time constants).
+#: Largest number of energy / TOU-demand periods of the interval kernel, whose month
+#: sums live in shared memory (real tariffs have <= 6; see interval_kernel's budget).
 MAX_EPERIODS = 16
-MAX_DPERIODS = 16
+MAX_DPERIODS = 12
 #: Customers per thread block and steps per shared-memory tile on a real GPU.
 BLOCK_CUSTOMERS = 64
 TILE_STEPS = 32
@@ -69,15 +79,41 @@ SIM_BLOCK_CUSTOMERS = 4
 #: ... and tiles long: each syncthreads costs the simulator a GIL hand-off (~ms).
 SIM_TILE_STEPS = 1000
 
-_E_TO_FEN = NANO_WH_TO_FEN  # Wh x nano/kWh -> fen (billing.kernels._E_TO_FEN)
-_W_TO_FEN = NANO_WH_TO_FEN  # W x nano/kW -> fen
-_KVA_TO_FEN = NANO_PER_FEN  # kVA x nano/kVA -> fen
-_UNB = int(UNBOUNDED)
+
+def _retarget(fn, wrap, overrides: dict, memo: dict):
+    """``fn``'s Python source compiled by ``wrap``, with its @njit callees retargeted.
+
+    ``fn`` is an ``@njit`` dispatcher (or a plain function). Its code object is
+    re-bound to a copy of its module's globals in which every global it reads
+    that is an ``@njit`` dispatcher is replaced by that function's own
+    retargeted version (recursively), or by ``overrides[callee.py_func]``
+    where given. Same code, same constants, another target: the CPU and GPU
+    arithmetic cannot drift. ``memo`` maps an original Python function to its
+    retargeted version (shared callees are compiled once).
+    """
+    py = getattr(fn, "py_func", fn)
+    if py in overrides:
+        return overrides[py]
+    if py not in memo:
+        g = dict(py.__globals__)
+        for name in py.__code__.co_names:  # the global names (and attributes) it reads
+            v = g.get(name)
+            if isinstance(v, CPUDispatcher):
+                g[name] = _retarget(v, wrap, overrides, memo)
+        clone = _pytypes.FunctionType(py.__code__, g, py.__name__, py.__defaults__, py.__closure__)
+        clone.__qualname__ = py.__qualname__
+        clone.__doc__ = py.__doc__
+        memo[py] = wrap(clone)
+    return memo[py]
 
 
 def _plain(f):
     return f
 
+
+#: The CPU functions compiled for the device (original Python function -> device
+#: version), filled at import; the tests check that they are integer-only.
+SHARED: dict = {}
 
 if cuda is not None:
     if simulator_enabled():
@@ -106,73 +142,15 @@ if cuda is not None:
         _dmul, _dadd, _ddiv, _dsqrt = _ld.dmul_rn, _ld.dadd_rn, _ld.ddiv_rn, _ld.dsqrt_rn
 
     @_device
-    def _round_div(numer, denom, mode):
-        # MUST match m2c.core.units.round_div line for line (HALF_UP = 0, HALF_EVEN = 1).
-        n = int64(numer)
-        d = int64(denom)
-        neg = n < 0
-        a = -n if neg else n
-        q = a // d
-        r = a - q * d
-        twice = 2 * r
-        if twice > d or (twice == d and (mode == 0 or (q & 1) == 1)):
-            q += 1
-        return -q if neg else q
-
-    @_device
-    def _share_round_div(part, amount, whole, denom, mode):
-        # MUST match m2c.core.units.share_round_div line for line.
-        q = amount // whole
-        r = amount - q * whole
-        b = part * r
-        n = part * q + b // whole
-        br = b - (b // whole) * whole
-        n1 = n // denom
-        n0 = n - n1 * denom
-        half = denom // 2
-        if n0 > half or (n0 == half and br > 0):
-            return n1 + 1
-        if n0 == half and (mode == 0 or (n1 & 1) == 1):
-            return n1 + 1
-        return n1
-
-    @_device
     def _to_units(x, scale, res):
         # MUST match billing.kernels: np.int64(x * scale + 0.5) * res, two roundings, no FMA.
         return int64(_dadd(_dmul(float64(x), scale), 0.5)) * res
 
     @_device
-    def _tier_bound(b, basis, days, dmax_w):
-        # Twin of billing.kernels._tier_bound.
-        if basis == 0 or b >= _UNB:
-            return b
-        f = int64(days) if basis == 1 else (dmax_w if basis == 2 else dmax_w * days)
-        if f <= 0:
-            return int64(0)
-        if b > _UNB // f:
-            return int64(_UNB)
-        return b * f if basis == 1 else (b * f) // 1000
-
-    @_device
-    def _tiered_scaled(amount, bounds, prices, ntiers, basis, days, dmax_w):
-        # Twin of billing.kernels._tiered_scaled.
-        total = int64(0)
-        lo = int64(0)
-        for k in range(ntiers):
-            hi = _tier_bound(bounds[k], basis, days, dmax_w) if k < ntiers - 1 else int64(_UNB)
-            if hi < lo:
-                hi = lo
-            a = min(amount, hi) - lo
-            if a > 0:
-                total += a * prices[k]
-            lo = hi
-            if lo >= amount:
-                break
-        return total
-
-    @_device
-    def _pf_hundredths(active_ckwh, reactive_ckvarh):
-        # MUST match m2c.core.tariffs.powerfactor.pf_hundredths, operation by operation.
+    def _pf_hundredths_rn(active_ckwh, reactive_ckvarh):
+        # m2c.core.tariffs.powerfactor.pf_hundredths with every float operation rounded
+        # on its own, in the same order (pf_hundredths is the one float function that
+        # bill_row calls; _retarget puts this in its place on the device).
         p = float64(abs(active_ckwh))
         q = float64(abs(reactive_ckvarh))
         if p == 0.0:
@@ -182,166 +160,19 @@ if cuda is not None:
         pf = _ddiv(p, _dsqrt(_dadd(_dmul(p, p), _dmul(q, q))))
         return int64(math.floor(_dadd(_dadd(_dmul(pf, 100.0), 0.5), 1e-9)))
 
+    _bill_row = _retarget(bill_row, _device, {pf_hundredths.py_func: _pf_hundredths_rn}, SHARED)
+
     @_device
-    def _tiered(start, amount, bounds, prices, ntiers):
-        # Twin of billing.kernels._tiered.
-        total = int64(0)
-        lo = int64(0)
-        end = start + amount
-        for k in range(ntiers):
-            hi = bounds[k]
-            a = min(max(end, lo), hi) - min(max(start, lo), hi)
-            if a > 0:
-                total += a * prices[k]
-            lo = hi
-            if lo >= end:
-                break
+    def _annual_minimum(A, t, billed_before_fen, total, OL, orow):
+        # kernels.apply_annual_minimum on OL[orow, :] (as fast_register.register_kernel
+        # and fast_interval.interval_kernel spell it inline); returns the new total.
+        my = A.min_year[t]
+        if my > 0 and billed_before_fen + total < my:
+            top = my - billed_before_fen - total
+            OL[orow, L_ANNUAL_MIN] = top
+            OL[orow, L_TOTAL] = total + top
+            return total + top
         return total
-
-    @_device
-    def _bill_month(
-        A,
-        t,
-        month0,
-        days,
-        energy,
-        e_scale,
-        ytd_before,
-        dmax_w,
-        dper_w,
-        cap_kva,
-        reactive,
-        qmax_var,
-        coinc_fen,
-        out_period,
-        out_block,
-        out_lines,
-    ):
-        # Twin of billing.kernels.bill_month (same arguments, same order of operations).
-        mode = A.rounding[t]
-        scope = A.e_scope[t]
-        month_e = int64(0)
-        if scope == 1:
-            for p in range(out_period.shape[0]):
-                month_e += energy[p] * e_scale
-        total_e = int64(0)
-        energy_fen = int64(0)
-        for p in range(out_period.shape[0]):
-            e = energy[p] * e_scale
-            total_e += e
-            f = int64(0)
-            if p < A.n_eperiods[t] and e != 0:
-                basis = A.e_basis[t, p]
-                tiered_e = month_e if scope == 1 else e
-                if basis == 0:
-                    nu = _tiered(
-                        int64(0), tiered_e, A.e_max[t, p], A.e_price[t, p], A.e_ntiers[t, p]
-                    )
-                else:
-                    nu = _tiered_scaled(
-                        tiered_e,
-                        A.e_max[t, p],
-                        A.e_price[t, p],
-                        A.e_ntiers[t, p],
-                        basis,
-                        days,
-                        dmax_w,
-                    )
-                if scope == 1:
-                    f = _share_round_div(e, nu, month_e, _E_TO_FEN, mode)
-                else:
-                    f = _round_div(nu, _E_TO_FEN, mode)
-            out_period[p] = f
-            energy_fen += f
-
-        block_fen = int64(0)
-        basis = A.block_basis[t]
-        start = ytd_before if basis == 2 else int64(0)
-        lo = int64(0)
-        for k in range(out_block.shape[0]):
-            f = int64(0)
-            if basis != 0 and k < A.b_n[t]:
-                hi = A.b_max[t, k]
-                end = start + total_e
-                a = min(max(end, lo), hi) - min(max(start, lo), hi)
-                if a > 0:
-                    f = _round_div(a * A.b_adder[t, k], _E_TO_FEN, mode)
-                lo = hi
-            out_block[k] = f
-            block_fen += f
-        energy_fen += block_fen
-
-        flat_fen = int64(0)
-        d_div = A.d_div[t]
-        fd = A.fd_month[t, month0]
-        if fd >= 0 and dmax_w > 0:
-            flat_fen = _round_div(
-                _tiered(int64(0), dmax_w, A.fd_max[t, fd], A.fd_price[t, fd], A.fd_ntiers[t, fd]),
-                d_div,
-                mode,
-            )
-        tou_fen = int64(0)
-        for p in range(A.n_dperiods[t]):
-            d = dper_w[p]
-            if d > 0:
-                tou_fen += _round_div(
-                    _tiered(int64(0), d, A.d_max[t, p], A.d_price[t, p], A.d_ntiers[t, p]),
-                    d_div,
-                    mode,
-                )
-        q_fen = int64(0)
-        if A.q_price[t] != 0 and qmax_var > 0:
-            q_fen = _round_div(qmax_var * A.q_price[t], _W_TO_FEN, mode)
-
-        basic_fen = int64(0)
-        if A.basic_kva[t] != 0:
-            basic_fen += _round_div(cap_kva * A.basic_kva[t], _KVA_TO_FEN, mode)
-        if A.basic_kw[t] != 0:
-            basic_fen += _round_div(dmax_w * A.basic_kw[t], _W_TO_FEN, mode)
-
-        pf = int64(100)
-        pf_fen = int64(0)
-        if reactive >= 0:
-            pf = _pf_hundredths(total_e, reactive)
-            row = A.pf_row[t]
-            if row >= 0:
-                pf_fen = _round_div(A.pf_table[row, pf] * (basic_fen + energy_fen), 1_000_000, mode)
-
-        fixed = A.fixed[t]
-        if A.fixed_daily[t] != 0:
-            fixed += _round_div(A.fixed_daily[t] * days, NANO_PER_FEN, mode)
-        subtotal = energy_fen + flat_fen + tou_fen + q_fen + coinc_fen + basic_fen + pf_fen + fixed
-        min_month = A.min_month[t]
-        if A.min_daily[t] != 0:
-            min_month += _round_div(A.min_daily[t] * days, NANO_PER_FEN, mode)
-        minimum = int64(0)
-        if min_month > 0 and subtotal < min_month:
-            minimum = min_month - subtotal
-
-        out_lines[L_ENERGY] = energy_fen
-        out_lines[L_DEMAND] = flat_fen + tou_fen + q_fen + coinc_fen
-        out_lines[L_BASIC] = basic_fen
-        out_lines[L_FIXED] = fixed
-        out_lines[L_PF] = pf_fen
-        out_lines[L_MINIMUM] = minimum
-        out_lines[L_ANNUAL_MIN] = 0
-        out_lines[L_TOTAL] = subtotal + minimum
-        out_lines[L_PF_HUNDREDTHS] = pf
-        out_lines[L_DEMAND_FLAT] = flat_fen
-        out_lines[L_DEMAND_TOU] = tou_fen
-        out_lines[L_BLOCKS] = block_fen
-        out_lines[L_DEMAND_REACTIVE] = q_fen
-        out_lines[L_DEMAND_COINCIDENT] = coinc_fen
-        return total_e
-
-    @_device
-    def _apply_annual_minimum(A, t, billed_before_fen, out_lines):
-        # Twin of billing.kernels.apply_annual_minimum.
-        year = billed_before_fen + out_lines[L_TOTAL]
-        if A.min_year[t] > 0 and year < A.min_year[t]:
-            top = A.min_year[t] - year
-            out_lines[L_ANNUAL_MIN] = top
-            out_lines[L_TOTAL] += top
 
     @cuda.jit
     def register_kernel(
@@ -363,38 +194,68 @@ if cuda is not None:
         out_block,
         out_lines,
     ):
+        """Arguments and outputs of :func:`m2c.core.billing.kernels.bill_register_kernel`."""
         i = cuda.grid(1)
         if i < tariff_id.shape[0]:
             t = tariff_id[i]
             q = reactive[i]
-            _bill_month(
+            total, _e = _bill_row(
                 A,
                 t,
                 month0,
                 days,
-                energy[i],
+                energy,
+                i,
                 e_scale,
                 ytd_energy[i] * e_scale,
                 dmax_w[i],
-                dper_w[i],
+                dper_w,
+                i,
+                True,
                 cap_kva[i],
                 q * e_scale if q >= 0 else q,
                 qmax_var[i],
                 int64(0),
-                out_period[i],
-                out_block[i],
-                out_lines[i],
+                True,
+                out_lines,
+                out_period,
+                out_block,
+                i,
             )
             if year_end:
-                _apply_annual_minimum(A, t, ytd_billed[i], out_lines[i])
+                _annual_minimum(A, t, ytd_billed[i], total, out_lines, i)
 
 
 @functools.cache
-def interval_kernel(load_type, B: int, TS: int):
-    """The interval kernel for a load dtype (float32/float64), B customers per block."""
-    EP, DP = MAX_EPERIODS, MAX_DPERIODS
-    TSP = TS + 1  # padded row: no shared-memory bank conflicts (a closure constant, not an
-    # expression in the kernel: shared/local array shapes must be compile-time constants)
+def interval_kernel(load_type, B: int, TS: int, P: int, PD: int, have_q: bool):
+    """The interval kernel for a load dtype (float32/float64), B customers per block,
+    TS steps per tile, P energy and PD TOU-demand periods, with or without reactive data.
+
+    Arguments as :func:`m2c.core.billing.kernels.bill_interval_kernel` (no
+    coincident demand; ``reactive`` is read only when the kernel was made
+    ``have_q``), with the outputs ``out_energy`` (n x 12, P), ``out_dper``
+    (n x 12, PD), ``out_period`` (n x 12, P), ``out_block`` (n x 12, KB) and
+    ``out_lines`` (n x 12, N_LINES) flattened to rows ``customer x 12 + bill
+    index``, as :func:`m2c.core.billing.fast_interval.interval_kernel` takes them
+    (``out_dmax``, ``out_q``, ``out_qmax`` (n, 12), ``out_bad`` (n,)).
+
+    Shared memory per block (bytes): the load tile B x (TS + 1) x itemsize, the
+    reactive tile B x (TS + 1) x 8 (1 x 1 without reactive data), the step
+    calendar 3 x TS x 4, and the month's running sums (P + PD) x B x 8: one
+    column per thread, so a warp reading sum k of its 32 threads hits 32
+    consecutive words (no bank conflict), and every thread of a block is at the
+    same step, hence the same k. :data:`MAX_EPERIODS` + :data:`MAX_DPERIODS`
+    keep the worst case (float64 with reactive data) within the 48 KiB a block
+    may declare statically.
+    """
+    if not (1 <= P <= MAX_EPERIODS and 0 <= PD <= MAX_DPERIODS):
+        raise ValueError(f"P must be 1..{MAX_EPERIODS} and PD 0..{MAX_DPERIODS}, got {P}, {PD}")
+    # closure constants, not expressions in the kernel: shared array shapes must be
+    # compile-time constants
+    TSP = TS + 1  # padded row: no shared-memory bank conflicts
+    QB, QS = (B, TSP) if have_q else (1, 1)
+    EP, DP = P, max(PD, 1)
+    HAVE_Q = bool(have_q)
 
     @cuda.jit
     def kernel(
@@ -402,7 +263,6 @@ def interval_kernel(load_type, B: int, TS: int):
         t,
         load,
         reactive,
-        have_q,
         step_month,
         step_eperiod,
         step_dperiod,
@@ -424,33 +284,32 @@ def interval_kernel(load_type, B: int, TS: int):
         out_bad,
     ):
         tile = cuda.shared.array((B, TSP), load_type)
-        qtile = cuda.shared.array((B, TSP), float64)
+        qtile = cuda.shared.array((QB, QS), float64)
         s_month = cuda.shared.array(TS, int32)
         s_ep = cuda.shared.array(TS, int32)
         s_dp = cuda.shared.array(TS, int32)
-        ep = cuda.local.array(EP, int64)
-        dp = cuda.local.array(DP, int64)
+        # the month's running sums: energy per period, maximum demand per TOU period
+        ep = cuda.shared.array((EP, B), int64)
+        dp = cuda.shared.array((DP, B), int64)
         tid = cuda.threadIdx.x
         c0 = cuda.blockIdx.x * B
         n = load.shape[0]
         S = load.shape[1]
-        P = out_energy.shape[2]
-        PD = out_dper.shape[2]
         i = c0 + tid
         active = i < n
         if active:
             for m in range(12):
                 for k in range(P):
-                    out_energy[i, m, k] = 0
+                    out_energy[i * 12 + m, k] = 0
                 for k in range(PD):
-                    out_dper[i, m, k] = 0
+                    out_dper[i * 12 + m, k] = 0
                 out_dmax[i, m] = 0
-                out_q[i, m] = 0 if have_q else -1
-                out_qmax[i, m] = 0 if have_q else -1
+                out_q[i, m] = 0 if HAVE_Q else -1
+                out_qmax[i, m] = 0 if HAVE_Q else -1
         for k in range(EP):
-            ep[k] = 0
+            ep[k, tid] = 0
         for k in range(DP):
-            dp[k] = 0
+            dp[k, tid] = 0
         cur = int64(-1)
         dm = int64(0)
         qa = int64(0)
@@ -467,7 +326,7 @@ def interval_kernel(load_type, B: int, TS: int):
                 c = k - r * TS
                 if c0 + r < n and c < ns:
                     tile[r, c] = load[c0 + r, s0 + c]
-                    if have_q:
+                    if HAVE_Q:
                         qtile[r, c] = reactive[c0 + r, s0 + c]
             for k in range(tid, ns, B):
                 s_month[k] = step_month[s0 + k]
@@ -480,13 +339,13 @@ def interval_kernel(load_type, B: int, TS: int):
                     if m != cur:
                         if cur >= 0:
                             for k in range(P):
-                                out_energy[i, cur, k] = ep[k]
-                                ep[k] = 0
+                                out_energy[i * 12 + cur, k] = ep[k, tid]
+                                ep[k, tid] = 0
                             for k in range(PD):
-                                out_dper[i, cur, k] = dp[k]
-                                dp[k] = 0
+                                out_dper[i * 12 + cur, k] = dp[k, tid]
+                                dp[k, tid] = 0
                             out_dmax[i, cur] = dm
-                            if have_q:
+                            if HAVE_Q:
                                 out_q[i, cur] = qa
                                 out_qmax[i, cur] = qm
                         cur = m
@@ -499,7 +358,7 @@ def interval_kernel(load_type, B: int, TS: int):
                             bad = s0 + j
                     else:
                         wh = _to_units(x, scale, res_wh)
-                        ep[s_ep[j]] += wh
+                        ep[s_ep[j], tid] += wh
                         full = True
                         if win_steps > 1:
                             wacc += wh
@@ -515,9 +374,9 @@ def interval_kernel(load_type, B: int, TS: int):
                             if w > dm:
                                 dm = w
                             d = s_dp[j]
-                            if d >= 0 and w > dp[d]:
-                                dp[d] = w
-                    if have_q:
+                            if d >= 0 and w > dp[d, tid]:
+                                dp[d, tid] = w
+                    if HAVE_Q:
                         y = abs(qtile[tid, j])
                         if not y < MAX_STEP_KWH:
                             if bad < 0:
@@ -531,11 +390,11 @@ def interval_kernel(load_type, B: int, TS: int):
         if active:
             if cur >= 0:
                 for k in range(P):
-                    out_energy[i, cur, k] = ep[k]
+                    out_energy[i * 12 + cur, k] = ep[k, tid]
                 for k in range(PD):
-                    out_dper[i, cur, k] = dp[k]
+                    out_dper[i * 12 + cur, k] = dp[k, tid]
                 out_dmax[i, cur] = dm
-                if have_q:
+                if HAVE_Q:
                     out_q[i, cur] = qa
                     out_qmax[i, cur] = qm
             out_bad[i] = bad
@@ -546,27 +405,33 @@ def interval_kernel(load_type, B: int, TS: int):
                 if m > 0 and mo < month0[m - 1]:
                     ytd = 0  # a new calendar year: annual blocks start again
                     billed = 0
-                total_e = _bill_month(
+                r = i * 12 + m
+                total, total_e = _bill_row(
                     A,
                     t,
                     mo,
                     month_days[m],
-                    out_energy[i, m],
-                    1,
+                    out_energy,
+                    r,
+                    int64(1),
                     ytd,
                     out_dmax[i, m],
-                    out_dper[i, m],
+                    out_dper,
+                    r,
+                    True,
                     cap_kva[i],
                     out_q[i, m],
                     out_qmax[i, m],
                     int64(0),  # coincident demand: the CPU backend only
-                    out_period[i, m],
-                    out_block[i, m],
-                    out_lines[i, m],
+                    True,
+                    out_lines,
+                    out_period,
+                    out_block,
+                    r,
                 )
                 if year_end_month[m]:
-                    _apply_annual_minimum(A, t, billed, out_lines[i, m])
+                    total = _annual_minimum(A, t, billed, total, out_lines, r)
                 ytd += total_e
-                billed += out_lines[i, m, L_TOTAL]
+                billed += total
 
     return kernel

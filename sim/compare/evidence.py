@@ -57,6 +57,10 @@ STATISTICS: dict[str, str] = {
     "fte_reading_dunning_per_1000": "reading, dunning and disconnection staff per 1 000 "
     "customers (FTE, mean of months)",
     "fte_per_1000": "meter-to-cash staff per 1 000 customers (FTE, mean of months)",
+    "notice_timeliness": "share of notices and dunning visits served within "
+    "dunning.notice_allowance_days of the request (late: still queued after it), full "
+    "months (NaN when none)",
+    "notices_per_1000_year": "notices and dunning visits due per 1 000 customers per year",
 }
 
 #: KPIs whose per-customer concentration is measured: KPI name -> per-customer vector.
@@ -84,6 +88,15 @@ def top_share(values: np.ndarray, top: float = 0.01) -> float:
     return float(np.sort(v)[-k:].sum() / total)
 
 
+def _customers(events: pa.Table, event: str) -> np.ndarray:
+    """int64: the customer of each ``event`` row (empty when none; an event table with
+    no rows at all has untyped columns)."""
+    if events.num_rows == 0:
+        return np.zeros(0, dtype=np.int64)
+    t = events.filter(pc.equal(events["event"], event))["customer"]
+    return np.asarray(t.to_numpy(zero_copy_only=False), dtype=np.int64)
+
+
 def _per_customer(sim, result) -> dict[str, np.ndarray]:
     s, cal = sim.state, sim.cal
     n = sim.fleet.n
@@ -98,7 +111,7 @@ def _per_customer(sim, result) -> dict[str, np.ndarray]:
     e = result.ledger.entries
     wo = e[(e["kind"] == L.WRITE_OFF) & (e["day"] >= sim.warmup_days)]
     ev = result.events
-    disc = ev.filter(pc.equal(ev["event"], "disconnect"))["customer"].to_numpy()
+    disc = _customers(ev, "disconnect")
     return {
         "old arrears at the end": old.astype(np.float64),
         "amount owed at the end": owed.astype(np.float64),
@@ -253,6 +266,15 @@ def statistics(sim, result) -> dict[str, float]:
         "fte_reading_dunning_per_1000": float(result.summary["fte_reading_dunning"]) / n * 1000,
         "fte_per_1000": float(result.summary["fte_total"]) / n * 1000,
     }
+    due = float(np.sum(c["notices_due"])) if "notices_due" in c else 0.0
+    out["notice_timeliness"] = (
+        float(np.sum(c["notices_on_time"])) / due if due > 0 else float("nan")
+    )
+    out["notices_per_1000_year"] = (
+        float(result.summary["notices_due"]) / n * 1000 / years
+        if "notices_due" in result.summary
+        else float("nan")
+    )
     out["station_minus_customer_steady"] = (
         out["recovery_station_steady"] - out["recovery_customer_steady"]
     )
@@ -272,7 +294,7 @@ def statistics(sim, result) -> dict[str, float]:
         float(_cleared_within(e, opening, large, CLEAR_DAYS).mean()) if large.size else math.nan
     )
     ev = result.events
-    sued = ev.filter(pc.equal(ev["event"], "legal"))["customer"].to_numpy()
+    sued = _customers(ev, "legal")
     deliberate = np.isin(f.segment, [SEGMENTS.index(s) for s in DELIBERATE])
     out["legal_actions"] = float(sued.size)
     out["legal_on_deliberate_share"] = float(deliberate[sued].mean()) if sued.size else float("nan")
@@ -300,11 +322,13 @@ def evidence_task(
         sanity-marked), ``summary`` (:data:`COMPARED` KPIs), ``statistics``
         (:func:`statistics`), ``concentration`` (:func:`concentration` rows).
     """
+    from m2c.sim.compare.runner import one_numba_thread
     from m2c.sim.kpi_sanity import sanitise
     from m2c.sim.model import Simulation
     from m2c.sim.run import run_built
     from m2c.sim.scenario import parse_scenario
 
+    one_numba_thread()
     sc = parse_scenario(scenario, f"<{label}>")
     sim = Simulation(sc, customers, days, seed)
     res = run_built(sim)

@@ -22,11 +22,25 @@ Verdicts (:func:`judge`), on the replication mean and its bootstrap interval
 
 :func:`run_reproduce` runs the bundled policies on common random numbers on
 Dask, and :func:`reproduce_table` turns the per-run evidence into the rows.
+
+Resuming: each finished (policy, replication) run is saved at once in a work
+folder next to the output, ``.<out name>.work`` (:func:`work_folder`), named
+by :func:`run_key`: a hash of the resolved scenario, the seed, the replication,
+the sizes and the m2c version. A reproduce interrupted (Ctrl-C, a crash) and
+run again with the same arguments and ``--out`` loads those runs instead of
+recomputing them; a changed argument changes the key, so the run is computed
+again. The final tables are always built from the saved runs in (policy,
+replication) order, so a resumed reproduce writes the same tables as an
+uninterrupted one. The outputs are written file by file atomically
+(:mod:`m2c.sim.atomic`) under an ``INCOMPLETE`` marker, and the work folder
+is removed once they are all written.
 """
 
 from __future__ import annotations
 
+import json
 import math
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -125,6 +139,9 @@ class Outcome:
     #: the KPI of :data:`m2c.sim.compare.evidence.CONCENTRATED` the figure rests on: the
     #: row warns when the top 1 % of customers hold most of it
     concentrated: str = ""
+    #: a statistic counting the events the figure is a share of (e.g. lawsuits), with
+    #: their name: the row says how many there were, and "no <events>" when none happened
+    count: tuple[str, str] | None = None
 
 
 #: Scenario parameters chosen to reproduce an outcome: (policy, dotted key, outcome key, why).
@@ -331,15 +348,18 @@ OUTCOMES: tuple[Outcome, ...] = (
     ),
     Outcome(
         "auto_notice_timeliness",
-        "Fully automated: notice timeliness",
+        "Fully automated: notice timeliness (share of notices and dunning visits served on time)",
         ">= 99 %",
         SRC_AUTO,
         "fully_automated",
-        "",
-        None,
+        "notice_timeliness",
+        Check("at_least", 0.99),
+        Direction("notice_timeliness", +1, "baseline_county"),
         kind="target",
-        not_measured="the model serves notices on their ladder day; notice delay is not "
-        "recorded yet",
+        note="share of disconnection notices and dunning visits served within "
+        "dunning.notice_allowance_days (default 1 day) of the day the ladder asked for "
+        "them: crew jobs wait in the station queue (m2c.sim.crews); electronic notices "
+        "are on time (the model has no failure of the notice channel)",
     ),
     Outcome(
         "pay_on_own",
@@ -364,6 +384,7 @@ OUTCOMES: tuple[Outcome, ...] = (
         Check("at_least", 0.8),
         Direction("legal_on_deliberate_share", +1, ref=0.5),
         note="reproduced: >= 80 % of suits; direction: most suits (> 50 %)",
+        count=("legal_actions", "suits"),
     ),
 )
 
@@ -494,14 +515,25 @@ def reproduce_table(
         keep = np.isfinite(x)
         notes = []
         versus_text = ""
+        if o.count is not None:
+            events = _values(evidence, o.policy, o.count[0])
+            events = events[np.isfinite(events)]
+            if events.size and events.sum() > 0:
+                notes.append(
+                    f"{events.sum():.0f} {o.count[1]} in {events.size} runs "
+                    f"({events.mean():.1f} per run)"
+                )
         if o.statistic and not keep.any() and not reason:
             from m2c.sim.compare.evidence import STATISTICS
 
             what = STATISTICS.get(o.statistic, o.statistic)
             reason = f"no run of {o.policy} has a figure for it ({what}): none happened"
+            if o.count is not None:
+                reason = f"no {o.count[1]}: none in any run of {o.policy} ({what})"
         if keep.any():
             if not keep.all():
-                notes.append(f"{int((~keep).sum())} of {x.size} runs had none (left out)")
+                what = f"no {o.count[1]}" if o.count is not None else "none"
+                notes.append(f"{int((~keep).sum())} of {x.size} runs had {what} (left out)")
             xs = x[keep]
             idx = resample_indices(xs.size)
             figure = boot_mean_ci(xs, level, idx)
@@ -603,6 +635,65 @@ class Reproduction:
     concentration: pa.Table
     yearly: pa.Table
     files: list[Path] = field(default_factory=list)
+    #: runs computed by this call (the others were resumed from the work folder)
+    computed: int = 0
+
+
+#: Schema-metadata key of a saved run (see :func:`save_run`).
+RUN_META = b"m2c_evidence"
+
+
+def work_folder(out: str | Path) -> Path:
+    """The work folder of a reproduce writing into ``out``: ``.<name>.work`` beside it."""
+    out = Path(out)
+    return out.parent / f".{out.name}.work"
+
+
+def run_key(
+    scenario: dict[str, Any], label: str, rep: int, customers: int, days: int, seed: int
+) -> str:
+    """The key of one run: 20 hex digits of a SHA-256 over what determines its result
+    (resolved scenario, label, replication, seed, customers, days, m2c version)."""
+    return runner.scenario_sha256(
+        {
+            "scenario": scenario,
+            "label": label,
+            "replication": rep,
+            "seed": seed,
+            "customers": customers,
+            "days": days,
+            "m2c_version": runner.m2c_version(),
+        }
+    )[:20]
+
+
+def save_run(res: dict[str, Any], path: Path) -> Path:
+    """Save one :func:`~m2c.sim.compare.evidence.evidence_task` result atomically
+    (its monthly table as Parquet, the rest as JSON in the schema metadata)."""
+    from m2c.sim.atomic import write_table
+
+    rest = {k: v for k, v in res.items() if k != "kpi"}
+    meta = {RUN_META: json.dumps(rest, sort_keys=True).encode("utf-8")}
+    return write_table(res["kpi"].replace_schema_metadata(meta), path)
+
+
+def load_run(path: Path) -> dict[str, Any]:
+    """A result saved by :func:`save_run` (the table without its metadata).
+
+    Raises
+    ------
+    ValueError
+        Naming the file when it is not a saved run (truncated, or another file).
+    """
+    import pyarrow.parquet as pq
+
+    try:
+        t = pq.read_table(path)
+        res = json.loads((t.schema.metadata or {})[RUN_META])
+    except (OSError, KeyError, ValueError, pa.ArrowException) as exc:
+        raise ValueError(f"{path}: not a saved reproduce run ({exc})") from None
+    res["kpi"] = t.replace_schema_metadata(None)
+    return res
 
 
 def _open_client(workers: int | None, scheduler: str | None):
@@ -621,9 +712,17 @@ def run_evidence(
     scheduler: str | None = None,
     progress: Callable[[int, int], None] | None = None,
     client: Any = None,
+    work: str | Path | None = None,
 ) -> list[dict[str, Any]]:
     """Run every policy x replication on Dask (:func:`~m2c.sim.compare.evidence.evidence_task`);
-    results come back through Dask, in (policy, replication) order."""
+    results come back through Dask, in (policy, replication) order.
+
+    With ``work`` (a folder), each run is saved there as it finishes
+    (:func:`save_run`, named ``<label>-r<rep>-<run_key>.parquet``), runs already
+    saved are loaded instead of computed, and every result returned is the one
+    read back from its file (so a resumed call returns what an uninterrupted one
+    does). ``progress(done, total)`` starts at the runs already saved.
+    """
     from distributed import as_completed
 
     from m2c.sim.compare.evidence import evidence_task
@@ -636,26 +735,46 @@ def run_evidence(
         for p in points
         for r in range(replications)
     ]
-    own = client is None
-    cluster = None
-    if own:
-        client, cluster = _open_client(workers, scheduler)
+    files = (
+        [Path(work) / f"{t[1]}-r{t[2]:03d}-{run_key(*t)}.parquet" for t in tasks]
+        if work is not None
+        else [None] * len(tasks)
+    )
     results: dict[tuple[str, int], dict[str, Any]] = {}
-    try:
-        runner.check_worker_versions(client)
-        futures = [client.submit(evidence_task, *t, pure=False) for t in tasks]
-        if progress:
-            progress(0, len(futures))
-        for done, fut in enumerate(as_completed(futures), start=1):
-            res = fut.result()
-            results[(res["label"], res["replication"])] = res
-            if progress:
-                progress(done, len(futures))
-    finally:
+    todo = []
+    for t, f in zip(tasks, files, strict=True):
+        if f is not None and f.exists():
+            try:
+                results[(t[1], t[2])] = load_run(f)
+                continue
+            except ValueError:
+                f.unlink()  # not a run we can trust (e.g. another tool's file): recompute
+        todo.append((t, f))
+    done = len(tasks) - len(todo)
+    if progress:
+        progress(done, len(tasks))
+    if todo:
+        own = client is None
+        cluster = None
         if own:
-            client.close()
-            if cluster is not None:
-                cluster.close()
+            client, cluster = _open_client(workers, scheduler)
+        try:
+            runner.check_worker_versions(client)
+            futures = {client.submit(evidence_task, *t, pure=False): f for t, f in todo}
+            for fut in as_completed(futures):
+                res = fut.result()
+                f = futures[fut]
+                if f is not None:  # saved first: an interruption after this keeps the run
+                    res = load_run(save_run(res, f))
+                results[(res["label"], res["replication"])] = res
+                done += 1
+                if progress:
+                    progress(done, len(tasks))
+        finally:
+            if own:
+                client.close()
+                if cluster is not None:
+                    cluster.close()
     return [results[(t[1], t[2])] for t in tasks]
 
 
@@ -710,16 +829,7 @@ def tables(results: list[dict[str, Any]]) -> tuple[pa.Table, pa.Table, pa.Table,
             "value": pa.array(td["value"], pa.float64()),
         }
     )
-    conc = pa.table(
-        {
-            "policy": pa.array(cc["policy"], pa.string()),
-            "replication": pa.array(cc["replication"], pa.int64()),
-            "kpi": pa.array(cc["kpi"], pa.string()),
-            "top1_share": pa.array(cc["top1_share"], pa.float64()),
-            "total": pa.array(cc["total"], pa.float64()),
-            "holders": pa.array(cc["holders"], pa.int64()),
-        }
-    )
+    conc = runner.concentration_table(cc)
     monthly = pa.concat_tables([res["kpi"] for res in results], promote_options="default")
     return evidence, tidy, monthly, conc
 
@@ -742,28 +852,70 @@ def run_reproduce(
     Writes under ``out``: ``reproduce.parquet`` and ``.csv`` (the rows),
     ``evidence.parquet`` (per-run statistics), ``comparison.parquet``/``.csv`` and
     ``monthly.parquet`` (as ``m2c compare``; monthly rows sanity-marked),
-    ``concentration.parquet``, ``yearly.parquet`` (per-year KPI summary),
+    ``concentration.parquet``, ``summary.parquet`` (paired differences with intervals
+    and warnings), ``yearly.parquet`` (per-year KPI summary),
     ``figures/`` and ``report.html`` with the reproduce section.
+
+    Resumable: finished runs are kept in :func:`work_folder` until every output
+    is written (see the module docstring); ``Reproduction.computed`` says how
+    many runs this call computed.
     """
+    if years < 1:
+        raise ValueError(f"years: expected >= 1, got {years}")
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"--out {out}: is an existing file; expected a folder")
+    days = 365 * years
+    work = work_folder(out)
+    first: list[int] = []
+
+    def counted(done: int, total: int) -> None:
+        if not first:
+            first.append(total - done)  # runs left to compute
+        if progress:
+            progress(done, total)
+
+    with runner.locked(work):  # one reproduce per output folder at a time
+        try:
+            results = run_evidence(
+                policies,
+                replications,
+                customers,
+                days,
+                seed,
+                workers=workers,
+                scheduler=scheduler,
+                progress=counted,
+                client=client,
+                work=work,
+            )
+        except BaseException:
+            if not any(work.glob("*.parquet")):  # nothing to resume: leave no work folder
+                shutil.rmtree(work, ignore_errors=True)
+            raise
+        runner.mark_incomplete(out)
+        rep = _write_reproduction(out, results, policies, replications, customers, years, seed)
+        runner.mark_complete(out)
+        shutil.rmtree(work, ignore_errors=True)  # every output is written: nothing to resume
+    rep.computed = first[0] if first else 0
+    return rep
+
+
+def _write_reproduction(
+    out: Path,
+    results: list[dict[str, Any]],
+    policies: tuple[str, ...],
+    replications: int,
+    customers: int,
+    years: int,
+    seed: int,
+) -> Reproduction:
+    """The tables, figures and report of :func:`run_reproduce` from the runs' results."""
     from m2c.sim.atomic import write_json, write_table
     from m2c.sim.compare import plots, report
     from m2c.sim.compare.stats import summary_table, yearly_summary, yearly_tidy
 
-    if years < 1:
-        raise ValueError(f"years: expected >= 1, got {years}")
-    out = Path(out)
     days = 365 * years
-    results = run_evidence(
-        policies,
-        replications,
-        customers,
-        days,
-        seed,
-        workers=workers,
-        scheduler=scheduler,
-        progress=progress,
-        client=client,
-    )
     points = runner.compare_points(list(policies))
     evidence, tidy, monthly, conc = tables(results)
     rows = reproduce_table(evidence, params=calibrated_values(policies), concentration=conc)
@@ -786,6 +938,7 @@ def run_reproduce(
         write_table(rows, out / "reproduce.csv"),
         write_table(evidence, out / "evidence.parquet"),
         write_table(conc, out / "concentration.parquet"),
+        write_table(summary, out / "summary.parquet"),
         write_table(yearly, out / "yearly.parquet"),
         *runner.write_outputs(out, tidy, monthly),
     ]

@@ -10,7 +10,9 @@ Dask and never touches a disk the client named, so workers on other machines,
 in containers or on Kubernetes need no shared folder. The client writes
 ``OUT/results/<label>-r<rep>.parquet`` atomically: the run's monthly KPI rows
 (every station plus the county ``ALL`` rows) with the summary KPIs
-(:data:`m2c.sim.kpi_catalog.COMPARED`) as JSON in the schema metadata.
+(:data:`m2c.sim.kpi_catalog.COMPARED`) and the per-customer concentration of
+the money KPIs (:func:`m2c.sim.compare.evidence.concentration`: the share held
+by the top 1 % of customers) as JSON in the schema metadata.
 
 ``OUT/manifest.json`` pins the arguments, a SHA-256 of each fully resolved
 scenario and the m2c version; a rerun resumes (skips the result files that
@@ -47,9 +49,22 @@ INCOMPLETE = "INCOMPLETE"
 #: Seconds to wait for an existing Dask scheduler to answer.
 CONNECT_TIMEOUT_S = 10
 
-#: One Numba thread per worker process: the parallelism is across runs, and the
-#: model's prange kernels would otherwise oversubscribe the cores (n workers x n threads).
-WORKER_ENV = {"NUMBA_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
+#: One thread per worker process for OpenMP: the parallelism is across runs. Numba's
+#: threads are limited in each task instead (:func:`one_numba_thread`): a
+#: ``NUMBA_NUM_THREADS`` set in a worker's environment after Numba was imported (a
+#: spawned worker re-imports the client's ``__main__``, e.g. the ``m2c`` command, which
+#: imports Numba) is read too late: the worker's kernels ran on every core, and a
+#: compilation in that worker failed with "Cannot set NUMBA_NUM_THREADS to a different
+#: value once the threads have been launched" (measured with ``m2c reproduce``).
+WORKER_ENV = {"OMP_NUM_THREADS": "1"}
+
+
+def one_numba_thread() -> None:
+    """Run this process's Numba kernels on one thread (a task on a Dask worker: the
+    parallelism is across runs; n workers x n threads would oversubscribe the cores)."""
+    import numba
+
+    numba.set_num_threads(1)
 
 
 @dataclass(frozen=True)
@@ -115,15 +130,19 @@ def run_task(
     Returns
     -------
     table : the run's monthly KPI rows with ``policy``, ``replication``, ``seed``
-        columns and the summary KPIs as JSON in the schema metadata.
+        columns; the schema metadata holds the summary KPIs (``summary``) and the
+        concentration rows ``{kpi, top1_share, total, holders}`` (``concentration``),
+        as JSON.
     version : the worker's m2c version (the client refuses a mismatch).
     """
-    from m2c.sim.run import run_simulation
+    from m2c.sim.compare.evidence import concentration
+    from m2c.sim.model import Simulation
+    from m2c.sim.run import run_built
     from m2c.sim.scenario import parse_scenario
 
-    res = run_simulation(
-        parse_scenario(scenario, f"<{label}>"), customers=customers, days=days, seed=seed
-    )
+    one_numba_thread()
+    sim = Simulation(parse_scenario(scenario, f"<{label}>"), customers, days, seed)
+    res = run_built(sim)
     kpi = res.kpi_monthly
     n = kpi.num_rows
     table = pa.table(
@@ -134,7 +153,10 @@ def run_task(
             **{c: kpi[c] for c in kpi.column_names},
         }
     )
-    meta = {"summary": json.dumps({k: float(res.summary[k]) for k in COMPARED}, sort_keys=True)}
+    meta = {
+        "summary": json.dumps({k: float(res.summary[k]) for k in COMPARED}, sort_keys=True),
+        "concentration": json.dumps(concentration(sim, res), sort_keys=True),
+    }
     return table.replace_schema_metadata(meta), m2c_version()
 
 
@@ -286,7 +308,7 @@ def locked(out: str | Path) -> Iterator[None]:
     except BlockingIOError:
         os.close(fd)
         raise ValueError(
-            f"--out {out}: another m2c compare or sweep is writing into this folder "
+            f"--out {out}: another m2c compare, sweep or reproduce is writing into this folder "
             f"(lock {out / '.lock'}); wait for it to finish or use another --out"
         ) from None
     _HELD.add(key)
@@ -479,6 +501,48 @@ def collect(files: list[Path], points: list[Point]) -> tuple[pa.Table, pa.Table]
     }
     tidy = pa.table({k: pa.array(v, type=types[k]) for k, v in cols.items()})
     return tidy, pa.concat_tables(monthly)
+
+
+#: Columns of :func:`collect_concentration`'s table (as ``m2c reproduce`` writes it).
+CONCENTRATION_TYPES = {
+    "policy": pa.string(),
+    "replication": pa.int64(),
+    "kpi": pa.string(),
+    "top1_share": pa.float64(),
+    "total": pa.float64(),
+    "holders": pa.int64(),
+}
+
+
+def concentration_table(rows: dict[str, list]) -> pa.Table:
+    """A concentration table from column lists (:data:`CONCENTRATION_TYPES`)."""
+    return pa.table({k: pa.array(rows.get(k, []), t) for k, t in CONCENTRATION_TYPES.items()})
+
+
+def collect_concentration(files: list[Path]) -> pa.Table:
+    """The per-run concentration rows of result files, in file order.
+
+    Returns
+    -------
+    pa.Table
+        ``policy, replication, kpi, top1_share, total, holders`` (one row per run and
+        KPI of :data:`m2c.sim.compare.evidence.CONCENTRATED`), the input of
+        :func:`m2c.sim.compare.stats.summary_table`'s warning. Files written without
+        concentration metadata contribute no rows.
+    """
+    cols: dict[str, list] = {k: [] for k in CONCENTRATION_TYPES}
+    for f in files:
+        meta = pq.read_schema(f).metadata or {}
+        if b"concentration" not in meta:
+            continue
+        t = pq.read_table(f, columns=["policy", "replication"])
+        label, rep = t["policy"][0].as_py(), t["replication"][0].as_py()
+        for row in json.loads(meta[b"concentration"]):
+            cols["policy"].append(label)
+            cols["replication"].append(rep)
+            for k in ("kpi", "top1_share", "total", "holders"):
+                cols[k].append(row[k])
+    return concentration_table(cols)
 
 
 def write_outputs(out: str | Path, tidy: pa.Table, monthly: pa.Table) -> list[Path]:

@@ -415,6 +415,9 @@ def yearly_tidy(monthly: pa.Table, customers: int) -> pa.Table:
                 vals[f"{cost}_per_customer_year"] = vals[cost] / customers * 365.0 / days
         if "fte_total" in vals:
             vals["fte_per_1000_customers"] = vals["fte_total"] / customers * 1000
+        if "notices_due" in vals:
+            due = vals["notices_due"]
+            vals["notice_timeliness"] = vals["notices_on_time"] / due if due > 0 else 1.0
         vals["penalty_months"] = float(pen_key.get((p, r, y), 0))
         if "prepaid_stock" in cols and recv > 0:
             vals["prepaid_stock_ratio"] = col("prepaid_stock").mean() / col("receivable").mean()

@@ -47,8 +47,9 @@ def run_study(
     """Run (or resume) ``points`` x ``replications``; write tables, figures and ``report.html``.
 
     Arguments as :func:`m2c.sim.compare.runner.run_points`; ``out`` receives
-    ``comparison.parquet``/``.csv``, ``monthly.parquet``, ``figures/`` and
-    ``report.html``.
+    ``comparison.parquet``/``.csv``, ``monthly.parquet``, ``concentration.parquet``
+    (top 1 % shares per run), ``summary.parquet`` (the printed table: intervals,
+    ``top1_share`` and ``warning``), ``yearly.parquet``, ``figures/`` and ``report.html``.
     """
     out = Path(out)
     with runner.locked(out):  # one study per folder at a time, from the results to the report
@@ -95,7 +96,12 @@ def _study(
     )
     tidy, monthly = runner.collect(files, points)
     runner.write_outputs(out, tidy, monthly)
-    summary = summary_table(tidy)
+    # issue 16: the top 1 % of customers' share of each money KPI, so the table warns when
+    # an outcome rests on a handful of customers (as m2c reproduce does)
+    conc = runner.collect_concentration(files)
+    write_table(conc, out / "concentration.parquet")
+    summary = summary_table(tidy, concentration=conc)
+    write_table(summary, out / "summary.parquet")
     # partial months and implausible station-months marked, counted in the report, and
     # KPIs by calendar year over whole months (issue 16)
     marked = plots.sanitised_monthly(monthly, runner.read_manifest(out) or {}, out)

@@ -30,11 +30,11 @@ from m2c.devices.dlt645 import Password
 from m2c.devices.gateway import MeterGateway
 from m2c.devices.protocol import MeterProtocol
 from m2c.sim import rules as R
-from m2c.sim.atomic import write_json, write_table
+from m2c.sim.atomic import write_json, write_table, write_text
 from m2c.sim.fleet import PREPAID
 from m2c.sim.hil.link import MeterLink
 from m2c.sim.model import Simulation
-from m2c.sim.run import RunResult, run_built, write_run
+from m2c.sim.run import INCOMPLETE, RunFolder, RunResult, run_built
 from m2c.sim.scenario import Scenario
 
 
@@ -223,44 +223,49 @@ class HilSession:
         """``customer=address`` of every meter on the bus, by customer."""
         return ", ".join(f"{c}={a}" for c, a in sorted(self.gateway.addresses.items()))
 
-    def run(
-        self, progress: Callable[[int], None] | None = None, out: Path | None = None
-    ) -> HilOutcome:
-        """Run the year, write the run folder and the hil logs; shut the gateway down.
+    def run(self, folder: RunFolder, progress: Callable[[int], None] | None = None) -> HilOutcome:
+        """Run the year; write the run folder with the hil logs inside (manifest last).
+
+        ``folder`` is reserved (checked and locked) before the session opens, so an
+        unusable ``--out`` is refused before any meter is read. The gateway is shut
+        down whatever happens.
 
         Raises
         ------
         HilInterrupted
-            On Ctrl-C: the logs so far are written to ``out`` (or
-            ``runs/<scenario>-hil-interrupted-<time>``) first.
+            On Ctrl-C: the logs so far are written to ``folder.path`` first, marked
+            ``INCOMPLETE`` (logs of an interrupted run, no ledger).
         """
         o = self.options
-        try:
-            result = run_built(self.sim, progress, self.setup_s)
-        except KeyboardInterrupt:
-            # what the meters said and what was sent to them is kept, even from a cut-short run
-            name = self.sim.scenario.name
-            folder = Path(out or f"runs/{name}-hil-interrupted-{time.strftime('%Y%m%d-%H%M%S')}")
-            folder.mkdir(parents=True, exist_ok=True)
-            day = int(self.sim.env.now)
-            info = {
-                "port": o.port,
-                "protocol": o.protocol,
-                "allow_relay_control": o.allow_relay_control,
-                "interrupted_at_day": day,
-            }
-            write_hil_logs(folder, self.link, self.mapping, info)
-            raise HilInterrupted(folder, day) from None
-        finally:
-            self.gateway.shutdown()
-        folder = write_run(result, out)
         info = {
             "port": o.port,
             "protocol": o.protocol,
             "allow_relay_control": o.allow_relay_control,
-            "seconds_per_day": self.day_seconds,
         }
-        return HilOutcome(result, folder, write_hil_logs(folder, self.link, self.mapping, info))
+        try:
+            result = run_built(self.sim, progress, self.setup_s)
+        except KeyboardInterrupt:
+            # what the meters said and what was sent to them is kept, even from a cut-short run
+            day = int(self.sim.env.now)
+            path = folder.path
+            path.mkdir(parents=True, exist_ok=True)
+            write_text(
+                path / INCOMPLETE,
+                f"m2c hil interrupted on day {day}: meter logs only, no ledger\n",
+            )
+            write_hil_logs(path, self.link, self.mapping, {**info, "interrupted_at_day": day})
+            raise HilInterrupted(path, day) from None
+        finally:
+            self.gateway.shutdown()
+        info["seconds_per_day"] = self.day_seconds
+        summary: dict[str, int] = {}
+
+        def logs(tmp: Path) -> list[str]:
+            summary.update(write_hil_logs(tmp, self.link, self.mapping, info))
+            return list(HIL_FILES)
+
+        path = folder.commit(result, logs)
+        return HilOutcome(result, path, summary)
 
 
 def _reads_table(link: MeterLink) -> pa.Table:
@@ -298,6 +303,10 @@ def _relay_table(link: MeterLink) -> pa.Table:
     return pa.table(
         [pa.array([r[k] for r in rows], type=t) for k, t in enumerate(types)], names=list(names)
     )
+
+
+#: The files :func:`write_hil_logs` writes.
+HIL_FILES = ("meter_reads.csv", "relay_actions.csv", "hil.json")
 
 
 def write_hil_logs(

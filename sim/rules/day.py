@@ -265,8 +265,14 @@ def fleet_day(
     tally,
     cost,
     out,
+    hit,
 ):
-    """:func:`customer_day` for every customer, in parallel (rows are independent)."""
+    """:func:`customer_day` for every customer, in parallel (rows are independent).
+
+    ``hit`` uint8 (n,): set to 1 where the day booked money, events or jobs
+    (``out`` columns FEE, PAY, TOPUP, DEBIT, ADJ, EVENTS, JOBS not all zero), so
+    the bookkeeping reads only those rows of ``out``.
+    """
     for i in prange(cs.shape[0]):
         customer_day(
             i,
@@ -297,3 +303,13 @@ def fleet_day(
             cost,
             out,
         )
+        any_out = (
+            out[i, Out.FEE]
+            | out[i, Out.PAY]
+            | out[i, Out.TOPUP]
+            | out[i, Out.DEBIT]
+            | out[i, Out.ADJ]
+            | out[i, Out.EVENTS]
+            | out[i, Out.JOBS]
+        )
+        hit[i] = any_out != 0

@@ -82,6 +82,9 @@ def ladder_steps(i, day, overdue, lad, cs, tally, cost, out):
         else:
             cost[i, ACTION_COST[action]] += lad[k, Ladder.COST]
             cs[i, Field.LAST_CONTACT] = day
+            if action == Action.NOTICE or action == Action.VISIT:
+                # served the day it is due: no queue (notice timeliness, sim.crews)
+                tally[i, Tally.NOTICES_DIRECT] += 1
             if action == Action.NOTICE:
                 cs[i, Field.NOTICE] = 1
                 tally[i, Tally.NOTICES] += 1

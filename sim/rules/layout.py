@@ -134,6 +134,7 @@ class Tally(Columns):
     SETTLEMENT_FEN = auto()  # prepaid month-end settlement: bill - debits (signed)
     NEGOTIATED_FEN = auto()  # critical customers' arrears settled by agreement
     OFFSET_FEN = auto()  # of which offset against money the customer is owed
+    NOTICES_DIRECT = auto()  # notice-type ladder steps served without a crew (on time)
 
 
 class Cost(Columns):

@@ -1,9 +1,9 @@
 """Month-end rules: write-offs, the credit score, the credit policy's meter move.
 
 DOMAIN.md "Credit files": customers are rated by payment history; risky
-customers are moved to prepayment. The score (0-100) moves on what the
-utility observed this month: -10 for a month with overdue arrears, +5 for a
-clean one, -20 more for a disconnection.
+customers are moved to prepayment. The score (0-100) is a moving average of
+monthly grades from what the utility observed (lateness, payments, amounts,
+disconnections, tamper findings): :func:`rate_month`.
 """
 
 from __future__ import annotations
@@ -31,22 +31,35 @@ def write_off(i, day, n_slots_used, write_off_after, cs, unpaid, due, tally):
 
 
 @njit(**RULE)
-def rate_month(i, fi, cs):
-    """Rule: the month's credit-score move from what the utility observed.
+def rate_month(i, fi, cs, tally):
+    """Rule: the month's credit rating from what the utility observed.
 
-    -10 for a month with overdue arrears (+5 for a clean one), -10 more when
-    the balance owed exceeds 90 days of expected use (amounts), -20 for a
-    disconnection, -30 for tampering found. The hidden segment is never read.
+    Each month gets a grade (DOMAIN.md "Dunning": unintentional debtors pay
+    late or in part, deliberate ones ignore the bill until forced; "policy
+    should tell them apart"): 100 for a month without overdue arrears, 50 for
+    one with overdue arrears in which the customer paid something, 0 for one
+    with overdue arrears and no payment at all; 25 off when the balance owed
+    exceeds 90 days of expected use (amounts), 50 off for a disconnection this
+    month or a supply still cut at month end (not paying even then); at least 0.
+    The score is the moving average ``(3 x score + grade) // 4`` (the last few
+    months count most), less 30 for tampering found. The hidden segment is
+    never read. A customer who pays late or in part every month settles at 50;
+    each month with no payment at all goes a quarter of the way to 0 (from the
+    neutral 60: 45, 33, 24), so a customer who ignores the bill drops below
+    ``credit.legal_below`` = 30 (credit_driven) in three months, while a mix of
+    late, part and missed payments (cash gaps) hovers around 40 (risky).
     """
-    score = cs[i, Field.SCORE]
-    if cs[i, Field.MONTH_OVERDUE] == 1:
-        score -= 10
+    if cs[i, Field.MONTH_OVERDUE] == 0:
+        grade = 100
+    elif tally[i, Tally.PAYMENTS] > 0:
+        grade = 50
     else:
-        score += 5
+        grade = 0
     if cs[i, Field.OWED] > 90 * fi[i, FleetInt.TYPICAL_FEN]:
-        score -= 10
-    if cs[i, Field.MONTH_DISC] == 1:
-        score -= 20
+        grade -= 25
+    if cs[i, Field.MONTH_DISC] == 1 or cs[i, Field.SUPPLY_OFF] == 1:
+        grade -= 50
+    score = (3 * cs[i, Field.SCORE] + max(0, grade)) // 4
     if cs[i, Field.MONTH_TAMPER] == 1:
         score -= 30
     cs[i, Field.SCORE] = min(100, max(0, score))
@@ -89,7 +102,7 @@ def customer_month_end(
 ):
     """Month end for one customer (the three rules above); returns the fen written off."""
     written = write_off(i, day, n_slots_used, write_off_after, cs, unpaid, due, tally)
-    rate_month(i, fi, cs)
+    rate_month(i, fi, cs, tally)
     move_to_prepaid(i, to_prepaid_below, to_prepaid_min_kva, fi, cs)
     return written
 

@@ -16,7 +16,7 @@ from m2c.devices.state import InMemoryState
 from m2c.devices.transport import SerialSettings, open_transport
 from m2c.sim.hil.feed import scenario_meters
 from m2c.sim.model import Simulation
-from m2c.sim.run import events_table
+from m2c.sim.run import events_table, verify_run_folder
 from m2c.sim.scenario import load_scenario
 
 runner = CliRunner()
@@ -74,6 +74,10 @@ def test_hil_logs_relay_actions_without_the_flag(tmp_path, disconnected):
     }
     hil = json.loads((tmp_path / "run" / "hil.json").read_text())
     assert hil["allow_relay_control"] is False and hil["summary"]["reads_actual"] == 8
+    # the logs are part of the run folder: hashed by the manifest, which is written last
+    manifest = json.loads((tmp_path / "run" / "manifest.json").read_text())
+    assert {"meter_reads.csv", "relay_actions.csv", "hil.json"} <= set(manifest["files"])
+    assert verify_run_folder(tmp_path / "run") == []
     # the password is never printed or written
     assert SECRET not in res.output
     for f in (tmp_path / "run").iterdir():
@@ -94,6 +98,17 @@ def test_hil_sends_trip_and_close_with_the_flag(tmp_path, disconnected):
     actions = _csv(tmp_path / "run" / "relay_actions.csv")
     assert actions and {a["outcome"] for a in actions} == {"sent"}
     assert state.relay_closed(0) == (actions[-1]["action"] == "close")
+
+
+def test_hil_refuses_an_existing_out_before_opening_the_bus(tmp_path):
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "notes.txt").write_text("mine")
+    # the port does not exist: had the bus been opened first, the error would name it
+    args = ["hil", "smoke", "--port", str(tmp_path / "no-such-tty"), "--address", "1"]
+    res = runner.invoke(app, [*args, "--out", str(tmp_path / "run")])
+    assert res.exit_code == 2 and "--out" in res.output and "not empty" in res.output, res.output
+    assert "no-such-tty" not in res.output.replace(str(tmp_path / "run"), "")
+    assert (tmp_path / "run" / "notes.txt").read_text() == "mine"
 
 
 def test_hil_refuses_relay_control_without_a_password(tmp_path):
@@ -170,6 +185,8 @@ def test_an_interrupted_hil_run_keeps_its_reads(tmp_path, monkeypatch):
     reads = _csv(tmp_path / "run" / "meter_reads.csv")
     assert len(reads) == 2 and {r["outcome"] for r in reads} == {"actual"}
     assert json.loads((tmp_path / "run" / "hil.json").read_text())["interrupted_at_day"] == 40
+    # an interrupted run is no run: marked, so verify refuses it and --force may replace it
+    assert verify_run_folder(tmp_path / "run") == [f"{tmp_path / 'run'}: marked INCOMPLETE"]
 
 
 def test_run_through_driver_reads_every_meter_and_matches_the_fast_path(tmp_path):

@@ -1,4 +1,4 @@
-"""The view-free kernels (core/billing/fast_kernels.py) bill exactly as the reference kernels.
+"""The view-free kernels (core/billing/fast_register.py) bill exactly as the reference kernels.
 
 Random tariffs exercise every element the kernels bill (tiers per month, per
 day, per kW of peak, tier scope "month", monthly and annual blocks, flat and
@@ -10,6 +10,7 @@ kernel's (core/billing/kernels.py) in every line item, to the fen.
 
 from __future__ import annotations
 
+import re
 from unittest import mock
 
 import numpy as np
@@ -21,7 +22,13 @@ from numba import njit
 from m2c.core import bill_interval, bill_register, compile_tariffs
 from m2c.core.billing import api
 from m2c.core.billing.api import _bill_register_checked
-from m2c.core.billing.fast_kernels import _rdiv
+from m2c.core.billing.fast_register import (
+    _inv_below,
+    _rdiv,
+    _rdiv_f,
+    register_limits,
+    register_plan,
+)
 from m2c.core.tariffs.model import TIER_BASES, Block, DemandTier, Tariff, Tier
 from m2c.core.units import round_div
 
@@ -174,15 +181,246 @@ def test_register_refusals_match_the_checked_path():
         bill_register(table, np.array([0, 1]), np.ones((2, 1), dtype=np.int64), month=1)
 
 
+# --- register totals: the per-tariff plans of register_totals_kernel ---------------------
+
+
+@st.composite
+def plan_tariffs(draw, fast=True):
+    """A tariff the totals kernel's plan bills by its vectorised passes (``fast``), or,
+    with ``fast=False``, one that differs from such a tariff in one element only."""
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    P = draw(st.integers(1, 3))
+    price = st.integers(0, 2_000_000_000) | st.sampled_from([0, 1, 2, 5_000_000_000])
+    energy = tuple((Tier(None, draw(price)),) for _ in range(P))
+    kw = {"weekday_schedule": _schedule(draw, P, rng)}
+    kw["energy_tier_basis"] = tuple(draw(st.sampled_from(TIER_BASES)) for _ in range(P))
+    bb = draw(st.sampled_from(["none", "monthly", "annual"]))
+    if bb != "none":
+        kw["block_basis"] = bb
+        blocks = _tiers(draw, Block, draw(st.integers(1, 3)), 3_000_000, 500_000_000)
+        if draw(st.booleans()):  # a block of adder 0 (the plan drops it)
+            blocks = (Block(blocks[0].upto_wh, 0), *blocks[1:])
+        kw["blocks"] = blocks
+    if draw(st.booleans()):
+        kw["flat_demand"] = ((DemandTier(None, draw(st.integers(0, 30_000_000_000))),),)
+        kw["flat_demand_months"] = tuple(int(x) for x in rng.integers(-1, 1, 12))
+    for name, top in (
+        ("basic_nu_per_kva", 40_000_000_000),
+        ("basic_nu_per_kw", 40_000_000_000),
+        ("fixed_fen", 5_000),
+        ("fixed_daily_nu", 500_000_000),
+        ("min_monthly_fen", 50_000),
+        ("min_daily_nu", 2_000_000_000),
+        ("min_annual_fen", 500_000),
+        ("reactive_demand_nu_per_kvar", 5_000_000_000),
+    ):
+        if draw(st.booleans()):
+            kw[name] = draw(st.integers(0, top))
+    kw["pf_standard"] = draw(st.sampled_from([0, 80, 85, 90]))
+    kw["rounding"] = draw(st.sampled_from(["half_up", "half_even"]))
+    if not fast:
+        change = draw(st.sampled_from(["tiers", "scope", "tou_demand", "hp", "demand_tiers"]))
+        event(f"slow plan: {change}")
+        if change == "tiers":
+            energy = (_tiers(draw, Tier, 2, 400_000, 2_000_000_000), *energy[1:])
+        elif change == "scope":
+            kw["tier_scope"] = "month"
+        elif change == "tou_demand":
+            kw["demand_periods"] = ((DemandTier(None, 3_000_000_000),),)
+            kw["demand_weekday_schedule"] = _schedule(draw, 1, rng)
+        elif change == "hp":
+            kw["demand_unit_w"] = 746
+            kw["flat_demand"] = ((DemandTier(None, 9_000_000_000),),)
+            kw["flat_demand_months"] = (0,) * 12
+        else:
+            kw["flat_demand"] = (_tiers(draw, DemandTier, 2, 100_000, 30_000_000_000),)
+            kw["flat_demand_months"] = (0,) * 12
+    return Tariff(name=f"p{draw(st.integers(0, 10**6))}", energy_periods=energy, **kw)
+
+
+@st.composite
+def plan_cases(draw):
+    """Fast and slow plans mixed in one table, customers of both interleaved."""
+    ts = draw(st.lists(plan_tariffs(), min_size=1, max_size=3))
+    ts += draw(st.lists(plan_tariffs(fast=False), min_size=0, max_size=2))
+    table = compile_tariffs(ts)
+    A = table.arrays
+    n = draw(st.sampled_from([1, 7, 300, 1_100]))  # several sub-blocks of 256
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    tid = rng.integers(0, table.n_tariffs, n)
+    scale = draw(st.sampled_from([10, 10_000, 1_000_000]))
+    energy = rng.integers(0, scale, (n, table.n_periods))
+    energy[np.arange(table.n_periods)[None, :] >= A.n_eperiods[tid][:, None]] = 0
+    energy[rng.random(energy.shape) < 0.2] = 0
+    kw = {
+        "ytd_energy_ckwh": rng.integers(0, 50 * scale, n),
+        "max_demand_w": rng.integers(0, 300_000, n),
+        "capacity_kva": rng.integers(0, 2_000, n),
+        "days": draw(st.integers(0, 31)),
+    }
+    if (A.n_dperiods > 0).any():
+        kw["period_demand_w"] = rng.integers(0, 300_000, (n, table.n_demand_periods))
+    if draw(st.booleans()):
+        r = rng.integers(0, 2 * scale, n)
+        r[rng.random(n) < 0.3] = -1
+        r[rng.random(n) < 0.1] = 0
+        kw["reactive_ckvarh"] = r
+    if draw(st.booleans()):
+        kw["max_reactive_var"] = rng.integers(-1, 200_000, n)
+    if draw(st.booleans()):
+        kw["ytd_billed_fen"] = rng.integers(0, 400_000, n)
+    # edge values the fast passes must send to bill_row (or bill exactly)
+    if draw(st.booleans()):
+        i = rng.integers(0, n)
+        edge = draw(
+            st.sampled_from(
+                [
+                    ("max_demand_w", -5),  # negative: outside the fast bounds, still billed
+                    ("capacity_kva", -3),
+                    ("max_reactive_var", -7),
+                    ("ytd_energy_ckwh", -100),
+                    ("energy", 0),
+                    ("energy", 2**40),
+                ]
+            )
+        )
+        name, v = edge
+        if name == "energy":
+            energy[i, 0] = v
+        elif name in kw:
+            kw[name][i] = v
+    month = draw(st.integers(1, 12))
+    return table, tid, energy, month, kw
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(plan_cases())
+def test_register_totals_plans_equal_reference(case):
+    table, tid, energy, month, kw = case
+    try:
+        ref = _bill_register_checked(table, tid, energy, month=month, backend="cpu", **kw)
+    except ValueError as e:
+        event("refused")
+        with pytest.raises(ValueError, match=re.escape(str(e))):
+            bill_register(table, tid, energy, month=month, backend="cpu", line_items=False, **kw)
+        return
+    plan, _, _ = register_plan(
+        table.arrays, month - 1, kw["days"], 10, register_limits(table.arrays),
+        np.zeros(table.n_tariffs, dtype=np.int64),
+    )  # fmt: skip
+    fast_share = float((plan[tid, 0] == 0).mean())
+    event("all fast" if fast_share == 1 else "some slow" if fast_share else "all slow")
+    with mock.patch.object(api, "_bill_register_checked", _no_fallback):
+        only = bill_register(table, tid, energy, month=month, backend="cpu", line_items=False, **kw)
+    np.testing.assert_array_equal(only.total_fen, ref.total_fen)
+
+
+def test_register_plan_fast_and_slow_shapes():
+    # the plan marks each shape: one price per period, blocks, kW demand, PF: fast;
+    # tiers, tier scope "month", TOU demand, demand in hp, tiered demand: bill_row
+    one = ((Tier(None, 500_000_000),),)
+    demand = ((DemandTier(None, 20_000_000_000),),)
+    ts = [
+        Tariff("flat", one, fixed_fen=500),
+        Tariff("blocks", one, blocks=(Block(1000, 0), Block(None, 50_000_000)),
+               block_basis="annual"),
+        Tariff("demand", one, flat_demand=demand, flat_demand_months=(0,) * 12,
+               basic_nu_per_kva=28_000_000_000, pf_standard=90),
+        Tariff("tiers", ((Tier(100_000, 500_000_000), Tier(None, 600_000_000)),)),
+        Tariff("month", one, tier_scope="month"),
+        Tariff("tou_demand", one, demand_periods=demand, demand_weekday_schedule=((0,) * 24,) * 12),
+        Tariff("hp", one, flat_demand=demand, flat_demand_months=(0,) * 12, demand_unit_w=746),
+        Tariff("tiered_demand", one, flat_demand=((DemandTier(50_000, 1), DemandTier(None, 2)),),
+               flat_demand_months=(0,) * 12),
+    ]  # fmt: skip
+    table = compile_tariffs(ts)
+    A = table.arrays
+    plan, pf_table, kb = register_plan(
+        A, 0, 30, 10, register_limits(A), np.zeros(len(ts), dtype=np.int64)
+    )
+    assert plan[:, 0].tolist() == [0, 0, 0, 1, 1, 1, 1, 1]
+    assert kb == 1  # the block of adder 0 is dropped
+    assert pf_table.shape[0] == A.pf_table.shape[0] + 1 and not pf_table[-1].any()
+
+
+def test_register_totals_hand_figure_fast_path():
+    # one price 0.5 CNY/kWh, annual blocks (+0.05 CNY/kWh above 1 000 kWh of the year),
+    # 1 kW of demand at 20 CNY/kW, basic 28 CNY/kVA, fixed 5 CNY, PF standard 0.90.
+    # 1 234.56 kWh this month, 500 kWh before: 734.56 kWh above the block bound.
+    #   energy 1 234.56 x 0.5 = 617.28 CNY; block 734.56 x 0.05 = 36.728 -> 36.73 CNY
+    #   demand 12.345 kW x 20 = 246.90 CNY; basic 100 kVA x 28 = 2 800.00 CNY
+    #   PF: reactive 600 kvarh: 1234.56 / sqrt(1234.56^2 + 600^2) = 0.8994 -> 0.90:
+    #   at the standard, no adjustment; total 617.28 + 36.73 + 246.90 + 2 800 + 5 = 3 705.91
+    one = ((Tier(None, 500_000_000),),)
+    t = Tariff(
+        "hand",
+        one,
+        blocks=(Block(1_000_000, 0), Block(None, 50_000_000)),
+        block_basis="annual",
+        flat_demand=((DemandTier(None, 20_000_000_000),),),
+        flat_demand_months=(0,) * 12,
+        basic_nu_per_kva=28_000_000_000,
+        fixed_fen=500,
+        pf_standard=90,
+    )
+    table = compile_tariffs([t, Tariff("tiers", ((Tier(1, 1), Tier(None, 2)),))])
+    kw = {
+        "ytd_energy_ckwh": np.array([50_000, 50_000]),
+        "max_demand_w": np.array([12_345, 12_345]),
+        "capacity_kva": np.array([100, 100]),
+        "reactive_ckvarh": np.array([60_000, 60_000]),
+    }
+    e = np.array([[123_456], [123_456]])
+    with mock.patch.object(api, "_bill_register_checked", _no_fallback):
+        b = bill_register(table, np.array([0, 1]), e, month=1, line_items=False, **kw)
+    assert b.total_fen[0] == 61_728 + 3_673 + 24_690 + 280_000 + 500
+    # the second customer's tariff has tiers: bill_row, as the reference does
+    ref = _bill_register_checked(table, np.array([0, 1]), e, month=1, **kw)
+    assert b.total_fen.tolist() == ref.total_fen.tolist()
+
+
+def _near_half(x):
+    return (x % 3) - 1  # an exact half, one below, one above
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.integers(0, 2**63 - 1)
+    | st.integers(0, 10**8).map(lambda x: x * 10_000_000_000 + 5_000_000_000)
+    | st.integers(0, 10**8).map(lambda x: x * 1_000_000 + 500_000 + _near_half(x)),
+    st.sampled_from([1_000_000, 10_000_000, 10_000_000_000]),
+    st.sampled_from([0, 1]),
+)
+def test_float_round_div_equals_round_div(numer, denom, mode):
+    fast = _rdiv_f(np.int64(numer), np.int64(denom), _inv_below(denom), np.int64(mode))
+    assert fast == round_div(numer, denom, mode)
+
+
+def test_float_round_div_halves_and_top():
+    inv = _inv_below(10)
+    for numer, mode, want in ((25, 1, 2), (25, 0, 3), (35, 1, 4), (15, 1, 2), (0, 1, 0)):
+        assert _rdiv_f(np.int64(numer), np.int64(10), inv, np.int64(mode)) == want
+    top = 2**63 - 1
+    for d in (1_000_000, 10_000_000, 10_000_000_000):
+        for x in (top, top - d // 2, top - d, d // 2, d // 2 - 1, 3 * d // 2):
+            for mode in (0, 1):
+                got = _rdiv_f(np.int64(x), np.int64(d), _inv_below(d), np.int64(mode))
+                assert got == round_div(x, d, mode), (x, d, mode)
+
+
 # --- interval: the day-block kernel against the reference step loop --------------------------
 
-_SPECIALS = (np.nan, -1.0, -0.0, np.inf, -np.inf, 3.0e6, 2.0e9, 1e-7, 0.0005, 0.0015)
+# 99_999.0 is just below the day blocks' bound (api._FAST_MAX_KWH), 1.5e5 and 3.0e6 valid above it
+_SPECIALS = (
+    *(np.nan, -1.0, -0.0, np.inf, -np.inf, 3.0e6, 2.0e9, 1e-7, 0.0005, 0.0015),
+    *(99_999.0, 1.5e5),
+)
 
 
 @st.composite
 def interval_cases(draw):
     tariff = draw(tariffs(coincident=True))
-    step = draw(st.sampled_from([60, 15]))
+    step = draw(st.sampled_from([60, 15, 30]))  # 30: the kernel's generic day length
     spd = 24 * 60 // step
     start = draw(st.sampled_from(["2024-01-01", "2024-02-10", "2025-01-01", "2023-12-20"]))
     days = draw(st.sampled_from([1, 3, 30, 60, 200, 300]))
@@ -266,6 +504,25 @@ def test_interval_day_blocks_hand_figure_and_fallback():
     # customer 0: 48 kWh x 0.5 = 24.00 CNY + 1 kW x 10 CNY/kW = 34.00; customer 1: 47 kWh
     assert b.total_fen[:, 0].tolist() == [3_400, 2_350 + 1_000]
     assert b.max_demand_w[:, 0].tolist() == [1_000, 1_000]
+
+
+def test_interval_day_blocks_uint32_slot_sums():
+    # January hourly at 99 999 kWh every hour (just below the fast bound): each step's sum
+    # over the month's 31 days is 31 x 99 999 000 = 3 099 969 000 Wh > 2^31, < 2^32 (the
+    # day blocks' uint32 accumulators); the month is 744 x 99 999 000 = 74 399 256 000 Wh.
+    t = Tariff("flat", ((Tier(None, 1_000_000),),))  # 0.001 CNY/kWh
+    for dtype in (np.float32, np.float64):
+        load = np.full((2, 31 * 24), 99_999.0, dtype=dtype)
+        load[1, 5] = 1.5e5  # above the bound: the reference loop bills customer 1
+        b = bill_interval(t, load, start="2025-01-01", backend="cpu")
+        with mock.patch.object(api, "_REFERENCE_INTERVAL", True):
+            ref = bill_interval(t, load, start="2025-01-01", backend="cpu")
+        assert b.energy_wh[0, 0, 0] == 744 * 99_999_000
+        assert b.energy_wh[1, 0, 0] == 743 * 99_999_000 + 150_000_000
+        # 74 399 256 000 Wh x 1e6 nano/kWh / 1e10 = 7 439 925.6 -> 7 439 926 fen
+        assert b.total_fen[0, 0] == 7_439_926
+        np.testing.assert_array_equal(b.lines, ref.lines)
+        np.testing.assert_array_equal(b.max_demand_w, ref.max_demand_w)
 
 
 @njit(cache=True)

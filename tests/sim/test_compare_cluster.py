@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from m2c.sim.compare import runner
+from m2c.sim.compare.evidence import CONCENTRATED
 from m2c.sim.compare.runner import Point
 from m2c.sim.kpi_catalog import COMPARED
 
@@ -135,6 +136,9 @@ def test_results_travel_back_through_dask(cluster, tmp_path, monkeypatch):
     assert {f.name: f.stat().st_ino for f in (out / "results").iterdir()} == written
     tidy, _ = runner.collect([out / "results" / n for n in written], POINTS)
     assert tidy.num_rows == 4 * len(COMPARED)  # 2 policies x 2 replications x each KPI
+    # the top-1 % concentration came back with them (issue 16): one row per run and KPI
+    conc = runner.collect_concentration([out / "results" / n for n in written])
+    assert conc.num_rows == 4 * len(CONCENTRATED)
     # the workers never saw --out: no result and no "cmp" folder beside them
     for w in ("scheduler", "worker-a"):
         new = _tree(root / w) - before[w]

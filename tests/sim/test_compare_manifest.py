@@ -125,7 +125,7 @@ def test_a_second_comparison_into_the_same_folder_is_refused(tmp_path, client):
     )
     try:
         assert holder.stdout.readline().strip() == b"held"
-        with pytest.raises(ValueError, match="another m2c compare or sweep is writing"):
+        with pytest.raises(ValueError, match="another m2c compare, sweep or reproduce is writing"):
             _run([Point("smoke", "smoke")], out, client, reps=1)
         assert not (out / "manifest.json").exists()
     finally:

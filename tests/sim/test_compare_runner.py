@@ -103,3 +103,66 @@ def test_refuses_folder_made_with_other_arguments(reference):
 def test_duplicate_labels_rejected(tmp_path):
     with pytest.raises(ValueError, match="distinct"):
         runner.run_points([POINTS[0], POINTS[0]], 1, 10, 10, 1, tmp_path)
+
+
+WORKER_MAIN = """
+import logging
+import numba  # the client's __main__ imports Numba, as the m2c command does
+from m2c.sim.compare import runner
+
+
+def task():
+    import numba
+    import numpy as np
+
+    runner.one_numba_thread()
+
+    @numba.njit(parallel=True)
+    def f(a):
+        s = 0.0
+        for i in numba.prange(a.size):
+            s += a[i]
+        return s
+
+    f(np.ones(4))
+
+    @numba.njit
+    def g(x):  # compiled after the threads were launched
+        return x + 1
+
+    return g(1), numba.get_num_threads()
+
+
+if __name__ == "__main__":
+    from distributed import Client, LocalCluster
+
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=True,
+                      dashboard_address=":0", silence_logs=logging.ERROR,
+                      env=runner.WORKER_ENV) as cl, Client(cl) as c:
+        print("RESULT", c.submit(task, pure=False).result())
+"""
+
+
+def test_tasks_run_numba_on_one_thread_and_may_compile(tmp_path):
+    # A worker spawned for a client whose __main__ imports Numba (the m2c command) had
+    # NUMBA_NUM_THREADS=1 put in its environment after Numba read it: its kernels ran on
+    # every core, and a compilation in the worker could fail ("Cannot set
+    # NUMBA_NUM_THREADS to a different value once the threads have been launched"). Tasks
+    # now limit Numba's threads at run time instead.
+    import os
+    import subprocess
+    import sys
+
+    assert "NUMBA_NUM_THREADS" not in runner.WORKER_ENV
+    script = tmp_path / "client_main.py"
+    script.write_text(WORKER_MAIN)
+    env = {k: v for k, v in os.environ.items() if k != "NUMBA_NUM_THREADS"}
+    res = subprocess.run(
+        [sys.executable, str(script)],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert "RESULT (2, 1)" in res.stdout, res.stdout + res.stderr[-2000:]

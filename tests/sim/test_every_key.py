@@ -155,6 +155,8 @@ def test_every_numeric_key_changes_some_output():
         ("dunning.pressure_prob", "baseline_county"),
         ("dunning.legal_days", "baseline_county"),
         ("credit.initial_score", "credit_driven"),
+        ("credit.legal_min_yuan", "credit_driven"),
+        ("credit.to_prepaid_min_kva", "credit_driven"),
         ("meters.prepaid_alert_days", "prepaid_county"),
         ("meters.tamper_anomaly_days", "prepaid_county"),
         ("behaviour.class_segments.industrial", "baseline_county"),

@@ -270,3 +270,28 @@ def test_rows_warn_when_the_figure_rests_on_few_customers():
     assert row["warning"] == ""  # 5 replications, no concentration data: nothing to say
     ev3 = _evidence({("P", "oar"): [0.0, 0.0, 0.0]})
     assert reproduce_table(ev3, (o,)).to_pylist()[0]["warning"].startswith("n < 5")
+
+
+def test_legal_row_reports_the_share_or_no_suits():
+    # credit_driven row: with suits, the share of suits on deliberate debtors and how many
+    # suits there were (3 runs: 4, 0, 6 suits; shares 0.75, none, 1.0 -> mean 0.875);
+    # without any suit, "no suits"
+    o = next(x for x in OUTCOMES if x.key == "credit_legal_deliberate")
+    ev = _evidence(
+        {
+            ("credit_driven", "legal_on_deliberate_share"): [0.75, math.nan, 1.0],
+            ("credit_driven", "legal_actions"): [4, 0, 6],
+        }
+    )
+    row = reproduce_table(ev, (o,)).to_pylist()[0]
+    assert row["value"] == pytest.approx(0.875) and row["n"] == 2
+    assert "10 suits in 3 runs (3.3 per run)" in row["reason"]
+    assert "1 of 3 runs had no suits" in row["reason"]
+    none = _evidence(
+        {
+            ("credit_driven", "legal_on_deliberate_share"): [math.nan] * 3,
+            ("credit_driven", "legal_actions"): [0, 0, 0],
+        }
+    )
+    row = reproduce_table(none, (o,)).to_pylist()[0]
+    assert row["verdict"] == "not measured yet" and row["reason"].startswith("no suits")

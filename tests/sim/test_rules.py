@@ -354,11 +354,12 @@ def test_month_end_writes_off_old_slots_and_rates():
     written = month_end.customer_month_end(
         0, 800, 2, 1095, 0, 0, c.fi, c.cs, c.unpaid, c.due, c.tally
     )
-    assert written == 0 and c.cs[0, Field.SCORE] == 50 - 10 - 20
+    # overdue, no payment (grade 0), a disconnection (-50, floored at 0): (3 x 50 + 0) // 4
+    assert written == 0 and c.cs[0, Field.SCORE] == 37
     written = month_end.write_off(0, 1_000, 2, 1095, c.cs, c.unpaid, c.due, c.tally)
     assert written == 7_000 and c.unpaid[0, 0] == 0 and c.cs[0, Field.OWED] == 3_000
-    month_end.rate_month(0, c.fi, c.cs)  # a clean month: +5
-    assert c.cs[0, Field.SCORE] == 25 and c.cs[0, Field.MONTH_OVERDUE] == 0
+    month_end.rate_month(0, c.fi, c.cs, c.tally)  # a clean month, grade 100: (111 + 100) // 4
+    assert c.cs[0, Field.SCORE] == 52 and c.cs[0, Field.MONTH_OVERDUE] == 0
 
 
 def test_poor_rating_moves_a_large_customer_to_prepaid():
@@ -494,5 +495,66 @@ def test_rating_moves_on_observed_amounts_and_tampering():
     c.cs[0, Field.OWED] = 91 * 2_000  # more than 90 days of expected use
     c.cs[0, Field.MONTH_OVERDUE] = 1
     c.cs[0, Field.MONTH_TAMPER] = 1
-    month_end.rate_month(0, c.fi, c.cs)
-    assert c.cs[0, Field.SCORE] == 50 - 10 - 10 - 30
+    c.tally[0, Tally.PAYMENTS] = 1  # paid something: grade 50, less 25 for the amount
+    month_end.rate_month(0, c.fi, c.cs, c.tally)
+    assert c.cs[0, Field.SCORE] == (3 * 50 + 25) // 4 - 30  # 43 - 30 for tampering = 13
+
+
+def test_rating_tells_a_late_payer_from_one_who_pays_nothing():
+    """DOMAIN.md "Dunning": unintentional debtors pay late or in part, deliberate ones do
+    not pay; the rating tells them apart from what the utility observed (issue 15)."""
+    late, none = One(), One()
+    for c in (late, none):
+        c.cs[0, Field.SCORE] = 60  # the neutral prior
+    late_scores, none_scores = [], []
+    for _ in range(3):
+        for c, scores, paid in ((late, late_scores, 1), (none, none_scores, 0)):
+            c.cs[0, Field.MONTH_OVERDUE] = 1
+            c.tally[0, Tally.PAYMENTS] = paid
+            month_end.rate_month(0, c.fi, c.cs, c.tally)
+            scores.append(int(c.cs[0, Field.SCORE]))
+    # paid late or in part every month (grade 50): (180 + 50) // 4 = 57, then 55, 53
+    assert late_scores == [57, 55, 53]
+    # no payment at all (grade 0): 180 // 4 = 45, 135 // 4 = 33, 99 // 4 = 24 < 30
+    assert none_scores == [45, 33, 24]
+    # a month still cut off at month end counts as a disconnection: grade 50 - 50 = 0
+    late.cs[0, Field.MONTH_OVERDUE] = 1
+    late.cs[0, Field.SUPPLY_OFF] = 1
+    month_end.rate_month(0, late.fi, late.cs, late.tally)
+    assert late.cs[0, Field.SCORE] == 3 * 53 // 4  # 39
+
+
+def test_rating_lawsuit_hand_computed():
+    """credit.legal_below / legal_min_yuan (credit_driven): sued when the score is below
+    30, more than disconnect_after = 30 days overdue and owing at least 1 000 CNY; never
+    at 1 fen less, at score 30, at 30 days, or a critical customer."""
+
+    def state(score=29, owed=100_000, klass=R.Klass.COMMERCIAL):
+        c = One(klass=klass)
+        c.ip[IntParam.LEGAL_BELOW] = 30
+        c.ip[IntParam.LEGAL_MIN] = 100_000  # 1 000 CNY in fen
+        c.ip[IntParam.LEGAL_AFTER] = 60  # the age rule of credit_driven: not reached at 31
+        c.ip[IntParam.LEGAL_DAYS] = 180
+        c.cs[0, Field.SCORE] = score
+        c.owe(1, owed, 15)
+        return c
+
+    c = state()
+    dunning.legal_action(0, 46, 31, False, c.ip, c.cs, c.tally, c.cost, c.out)
+    assert c.cs[0, Field.LEGAL] == 1 and c.tally[0, Tally.LEGAL] == 1
+    assert c.cost[0, Cost.LEGAL] == 80_000 and c.out[0, Out.EVENTS] & Event.LEGAL
+    # the court rules 180 x (0.5 .. 1.5) days later
+    assert 46 + 90 <= c.cs[0, Field.LEGAL_DAY] <= 46 + 270
+    # a pending suit is not filed twice
+    dunning.legal_action(0, 47, 32, False, c.ip, c.cs, c.tally, c.cost, c.out)
+    assert c.tally[0, Tally.LEGAL] == 1 and c.cost[0, Cost.LEGAL] == 80_000
+    for c, overdue, critical in (
+        (state(owed=99_999), 31, False),  # 1 fen under legal_min_yuan
+        (state(score=30), 31, False),  # not below legal_below
+        (state(), 30, False),  # not more than disconnect_after days overdue
+        (state(klass=R.Klass.CRITICAL), 31, True),  # negotiated with, never sued
+        (state(klass=R.Klass.CRITICAL), 181, True),  # not even by age
+    ):
+        dunning.legal_action(0, 46, overdue, critical, c.ip, c.cs, c.tally, c.cost, c.out)
+        assert c.cs[0, Field.LEGAL] == 0 and c.tally[0, Tally.LEGAL] == 0
+        assert c.cost[0, Cost.LEGAL] == 0 and c.out[0, Out.EVENTS] == 0

@@ -18,6 +18,22 @@ def _write(tmp_path, extra):
         ('[dunning]\napproval_days = "two"\n', "dunning.approval_days", "integer"),
         ("[billing]\nerror_rate = 1.5\n", "billing.error_rate", "less than or equal to 1"),
         ("[run]\ncustomers = 0\n", "run.customers", "greater than or equal to 1"),
+        # a crew is a SimPy process a day: 2^31 - 1 of them would never finish
+        (
+            "[stations]\ncrews_urban = 2147483647\n",
+            "stations.crews_urban",
+            "less than or equal to 1000",
+        ),
+        (
+            "[stations]\njobs_per_crew_day = 501\n",
+            "stations.jobs_per_crew_day",
+            "less than or equal to 500",
+        ),
+        (
+            "[staff]\nmin_crews_per_station = 1001\n",
+            "staff.min_crews_per_station",
+            "less than or equal to 1000",
+        ),
     ],
 )
 def test_invalid_scenario_names_file_and_key(tmp_path, extra, path, expect):
