@@ -122,6 +122,7 @@ def build_params(sc: Scenario, seed: int) -> Params:
     ip[R.IntParam.NEG_DELAY] = g.delay_days
     ip[R.IntParam.NEG_OFFSET_PPM] = round(g.offset_share * 1e6)
     ip[R.IntParam.COST_NEG] = yuan_to_fen(g.cost_yuan)
+    ip[R.IntParam.NEG_OPEN] = -1 if g.opens_after_days is None else g.opens_after_days
     ip[R.IntParam.LEGAL_MIN] = yuan_to_fen(sc.credit.legal_min_yuan)
     ip[R.IntParam.ALERT_DAYS] = m.prepaid_alert_days
     ip[R.IntParam.ANOMALY_DAYS] = m.tamper_anomaly_days

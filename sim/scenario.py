@@ -254,8 +254,15 @@ class Negotiation(_Strict):
     ``delay_days`` x (0.5..1.5) the agreed sum (all that is owed) is settled, a
     share ``offset_share`` by offset against money the utility owes them (e.g.
     construction surcharges), the rest paid. Defaults: no figures in DOMAIN.md.
+
+    ``opens_after_days``: None (default) opens the negotiation only when the
+    disconnection rule is met (``dunning.disconnect_after_days`` overdue and a
+    notice served); a number opens it as soon as a bill is that many days
+    overdue, with no notice - a monthly agreement, as the prepaid county settled
+    its critical customers every month (DOMAIN.md "What the prepaid county achieved").
     """
 
+    opens_after_days: int | None = Field(None, ge=0, le=365)
     delay_days: int = Field(30, ge=1)
     offset_share: float = Field(0.5, ge=0, le=1)
     cost_yuan: float = Field(200.0, ge=0)

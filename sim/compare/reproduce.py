@@ -148,6 +148,13 @@ class Outcome:
 CALIBRATED: tuple[tuple[str, str, str, str], ...] = (
     (
         "prepaid_county",
+        "negotiation.delay_days",
+        "prepaid_recovery_every_month",
+        "critical customers agree monthly (opens_after_days = 0); 5 days lands the agreement "
+        "before month end: lowest county month 96.7 % -> 99.3 % (scenario comment)",
+    ),
+    (
+        "prepaid_county",
         "meters.prepaid_topup_days",
         "prepaid_stock",
         "top-ups sized to 60 days of use so prepaid stock exceeds 80 % (scenario comment)",

@@ -112,7 +112,8 @@ def pressure_stops(i, day, residential, ip, cs, tally):
 
 @njit(**RULE)
 def open_negotiation(i, day, ip, cs, tally, cost):
-    """Rule: a critical customer past the disconnection rule: open a negotiation.
+    """Rule: a critical customer past the disconnection rule (or ``negotiation.opens_after_days``
+    overdue): open a negotiation.
 
     The agreement comes ``negotiation.delay_days`` x (0.5..1.5) later.
     """
@@ -217,6 +218,8 @@ def dunning_day(i, dv, fi, ip, lad, st, overdue, cs, tally, cost, out):
         return
     critical = klass == Klass.CRITICAL
     ladder_steps(i, day, overdue, lad, cs, tally, cost, out)
+    if critical and 0 <= ip[IntParam.NEG_OPEN] < overdue:
+        open_negotiation(i, day, ip, cs, tally, cost)  # a monthly agreement, no notice needed
     station_effort(i, day, st, fi, ip, cs, tally, cost, out)
     disconnection(i, day, overdue, klass, ip, cs, tally, cost, out)
     legal_action(i, day, overdue, critical, ip, cs, tally, cost, out)

@@ -234,6 +234,7 @@ class IntParam(Columns):
     NEG_DELAY = auto()  # mean days from opening a negotiation to the agreement
     NEG_OFFSET_PPM = auto()  # share of the agreed sum offset, ppm
     COST_NEG = auto()  # fen per negotiation
+    NEG_OPEN = auto()  # days overdue opening a critical customer's negotiation (-1: rule)
     LEGAL_MIN = auto()  # fen owed from which a rating-based lawsuit is filed
     ALERT_DAYS = auto()  # prepaid alert in days of expected use
     ANOMALY_DAYS = auto()  # days without a top-up beyond the top-up period -> inspect

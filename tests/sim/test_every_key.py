@@ -167,6 +167,11 @@ def test_issue_15_keys_have_an_effect(key, policy):
     assert has_effect(key, (policy,)), key
 
 
+def test_monthly_negotiation_key_has_an_effect():
+    """Critical customers in arrears are rare: the large base run has some."""
+    assert has_effect("negotiation.opens_after_days", ("prepaid_county",), size="large")
+
+
 def test_a_dead_key_is_caught(monkeypatch):
     """The check can fail: a key the model ignores is reported."""
     import m2c.sim.inputs as inputs

@@ -68,6 +68,7 @@ class One:
         self.ip[IntParam.TOPUP_DAYS] = 30
         self.ip[IntParam.ALERT] = 10_000
         self.ip[IntParam.SETTLE] = 10
+        self.ip[IntParam.NEG_OPEN] = -1  # the scenario default: negotiate at the disconnection rule
         self.seg = np.zeros((1, len(SegProb)))
         self.ch_fail = np.zeros(1)
         self.ch_conv = np.ones(1)
@@ -308,6 +309,31 @@ def test_critical_customers_are_negotiated_not_cut():
     dunning.disconnection(0, 100, 40, R.Klass.CRITICAL, c.ip, c.cs, c.tally, c.cost, c.out)
     assert c.cs[0, Field.NEGOTIATED] == 1 and c.tally[0, Tally.NEGOTIATIONS] == 1
     assert c.cs[0, Field.DISC_READY] == R.NEVER and c.out[0, Out.JOBS] == 0
+
+
+def test_monthly_negotiation_opens_on_the_first_overdue_day_without_notice():
+    lad = np.zeros((0, 4), dtype=np.int64)  # no ladder: only the negotiation rule acts
+    for klass, neg_open, overdue, opened in (
+        (R.Klass.CRITICAL, -1, 1, 0),  # default: waits for the disconnection rule
+        (R.Klass.CRITICAL, -1, 31, 0),  # ... which needs a notice served too
+        (R.Klass.CRITICAL, 0, 0, 0),  # not overdue: nothing to agree
+        (R.Klass.CRITICAL, 0, 1, 1),  # opens_after_days = 0: the first overdue day
+        (R.Klass.CRITICAL, 5, 5, 0),
+        (R.Klass.CRITICAL, 5, 6, 1),
+        (R.Klass.COMMERCIAL, 0, 6, 0),  # only critical customers negotiate
+    ):
+        c = One(klass=klass)
+        c.ip[IntParam.NEG_OPEN] = neg_open
+        c.ip[IntParam.NEG_DELAY] = 5
+        c.ip[IntParam.COST_NEG] = 20_000
+        c.owe(1, 1_000_000, 100 - overdue)
+        dunning.dunning_day(
+            0, c.dv(100), c.fi, c.ip, lad, c.st, overdue, c.cs, c.tally, c.cost, c.out
+        )
+        assert c.cs[0, Field.NEGOTIATED] == opened, (klass, neg_open, overdue)
+        assert c.cost[0, Cost.NEGOTIATION] == 20_000 * opened
+        if opened:  # the agreement 5 x (0.5..1.5) days later
+            assert 102 <= c.cs[0, Field.NEG_DAY] <= 107
 
 
 def test_reconnection_after_payment_waits_the_working_days():
