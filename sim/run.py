@@ -472,7 +472,8 @@ class RunFolder:
         (e.g. ``m2c hil``'s logs); it returns their names, which the manifest hashes.
         """
         tmp = self.tmp
-        scen = result.scenario.model_dump()
+        # TOML has no null: a key left None is left out (None is each such key's default)
+        scen = result.scenario.model_dump(exclude_none=True)
         scen["run"].update(customers=result.customers, days=result.days, seed=result.seed)
         # crews scale with the fleet (m2c.sim.staff_costs): write the crews this run had
         scen["stations"].update(crews_as_run(result.scenario, result.customers))
