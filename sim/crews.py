@@ -22,6 +22,7 @@ counts per station: notices due (decided on time or late) and on time.
 from __future__ import annotations
 
 import heapq
+from collections import Counter
 from collections.abc import Callable
 
 import numpy as np
@@ -63,6 +64,8 @@ class StationCrews:
         #: time (see take_notice_stats)
         self.notices_due = np.zeros(len(self.crews), dtype=np.int64)
         self.notices_on_time = np.zeros(len(self.crews), dtype=np.int64)
+        #: notice-type jobs still queued per station, by the day they were asked for
+        self.notices_waiting: list[Counter[int]] = [Counter() for _ in self.crews]
 
     def request(
         self, day: int, stations: np.ndarray, customers: np.ndarray, jobs: np.ndarray
@@ -74,6 +77,8 @@ class StationCrews:
             for prio, kind in enumerate(R.JOB_KINDS):
                 if mask & kind:
                     heapq.heappush(self.queues[st], (prio, day, cust, kind))
+                    if kind in NOTICE_JOBS:
+                        self.notices_waiting[st][day] += 1
 
     def queue_lengths(self) -> np.ndarray:
         return np.array([len(q) for q in self.queues], dtype=np.int64)
@@ -81,11 +86,11 @@ class StationCrews:
     def work(self, day: int, do_job: Callable[[int, int], None]):
         """SimPy process: every crew of every station works one shift on ``day``.
 
-        Every crew starts at once and none waits (a station's resource has a place
-        per crew), so one SimPy process per crew-day would do the shifts station by
-        station, crew by crew, each without yielding until its jobs are done: this
-        does them in that order, then lets the shift's time pass once (a process per
-        crew-day is 1.26 M processes a year at 1 M customers).
+        Every crew starts at once and none waits for another, so one SimPy process
+        per crew-day would do the shifts station by station, crew by crew, each
+        without yielding until its jobs are done: this does them in that order, then
+        lets the shift's time pass once (a process per crew-day is 1.26 M processes a
+        year at 1 M customers).
         """
         for st in range(len(self.crews)):
             for _ in range(int(self.crews[st])):
@@ -94,10 +99,8 @@ class StationCrews:
         self.queue_max = np.maximum(self.queue_max, self.queue_lengths())
         # notices whose last allowed day ends with them still queued are late
         last = day - self.notice_allowance_days
-        for st, queue in enumerate(self.queues):
-            self.notices_due[st] += sum(
-                1 for _, asked, _, kind in queue if asked == last and kind in NOTICE_JOBS
-            )
+        for st, waiting in enumerate(self.notices_waiting):
+            self.notices_due[st] += waiting.pop(last, 0)
 
     def _shift(self, st: int, day: int, do_job: Callable[[int, int], None]) -> None:
         """One crew's shift at station ``st``: up to ``jobs_per_crew_day`` jobs, by priority."""
@@ -110,6 +113,7 @@ class StationCrews:
             if kind in NOTICE_JOBS and day - asked <= self.notice_allowance_days:
                 self.notices_due[st] += 1  # on time (a late one was counted already)
                 self.notices_on_time[st] += 1
+                self.notices_waiting[st][asked] -= 1  # no longer waiting to turn late
             self.done[st] += 1
             self.done_kind[st, int(kind).bit_length() - 1] += 1
 
