@@ -117,46 +117,46 @@ def test_bench_interval_cuda(benchmark) -> None:
         hi = min(n, lo + n_e2e)
         d_load[lo:hi].copy_to_device(np.ascontiguousarray(host[: hi - lo]))
     dA = cuda_backend.device_tariffs(A)
-    d_steps = [
-        cuda.to_device(np.ascontiguousarray(a, dtype=np.int32)) for a in (idx, eperiod, dperiod)
-    ]
+    d_code = cuda.to_device((eperiod | ((dperiod + 1) << 8)).astype(np.int32))
+    d_mstart = cuda.to_device(np.searchsorted(idx, np.arange(13)).astype(np.int64))
     d_m0, d_ye = cuda.to_device(month0), cuda.to_device(year_end)
     d_md = cuda.to_device(MONTH_DAYS)
     d_cap = cuda.to_device(np.full(n, 400, dtype=np.int64))
     d_q = cuda.to_device(np.zeros((1, 1)))
     outs = _outputs(n, table, lambda s, dt: cuda.device_array(s, dtype=dt), flat=True)
-    B = cuda_kernels.SIM_BLOCK_CUSTOMERS if sim else cuda_kernels.BLOCK_CUSTOMERS
-    TS = cuda_kernels.SIM_TILE_STEPS if sim else cuda_kernels.TILE_STEPS
+    o_energy, o_dmax, o_dper, o_q, o_qmax, o_period, o_block, o_lines, o_bad = outs
+    block = cuda_kernels.WARP if sim else cuda_kernels.STEP_BLOCK
+    per_block = block // cuda_kernels.WARP
     P, PD = table.n_periods, table.n_demand_periods
-    kernel = cuda_kernels.interval_kernel(float32, B, TS, P, PD, False)
+    steps = cuda_kernels.interval_step_kernel(float32, P, PD, 1, False, block)
+    bills = cuda_kernels.interval_bill_kernel
+    times = {}
 
     def run_kernel() -> float:
-        start, stop = cuda.event(), cuda.event()
-        start.record()
+        ev = [cuda.event() for _ in range(3)]
+        ev[0].record()
         # hourly steps in whole Wh (res 1, one-step demand window, 1 W per Wh)
-        kernel[(n + B - 1) // B, B](
-            dA,
-            np.int64(0),
-            d_load,
-            d_q,
-            *d_steps,
-            d_m0,
-            d_md,
-            np.int64(1),
-            np.int64(1),
-            np.int64(1),
-            d_cap,
-            d_ye,
-            *outs,
-        )
-        stop.record()
-        stop.synchronize()
-        return max(start.elapsed_time(stop), 1e-6) / 1e3
+        steps[(n + per_block - 1) // per_block, block](
+            d_load, d_q, d_mstart, d_code, np.int64(1), np.int64(1),
+            o_energy, o_dmax, o_dper, o_q, o_qmax, o_bad,
+        )  # fmt: skip
+        ev[1].record()
+        bills[(n + 127) // 128, 128](
+            dA, np.int64(0), d_m0, d_md, d_cap, d_ye,
+            o_energy, o_dmax, o_dper, o_q, o_qmax, o_period, o_block, o_lines,
+        )  # fmt: skip
+        ev[2].record()
+        ev[2].synchronize()
+        times["steps"] = ev[0].elapsed_time(ev[1]) / 1e3
+        times["bills"] = ev[1].elapsed_time(ev[2]) / 1e3
+        return max(ev[0].elapsed_time(ev[2]), 1e-6) / 1e3
 
     run_kernel()  # compile
-    kernel_s = min(
-        benchmark.pedantic(run_kernel, rounds=1, iterations=1), *(run_kernel() for _ in range(2))
-    )
+    kernel_s = benchmark.pedantic(run_kernel, rounds=1, iterations=1)
+    split = dict(times)
+    for _ in range(2):
+        if (k := run_kernel()) < kernel_s:
+            kernel_s, split = k, dict(times)
     stream_sum(d_load)  # compile
     stream_s = min(stream_sum(d_load)[1] for _ in range(3))
     load_bytes = n * S * 4
@@ -223,6 +223,9 @@ def test_bench_interval_cuda(benchmark) -> None:
     # the bills themselves must agree (first n_cpu customers of the e2e run)
     for h, c in zip(h_outs, c_outs, strict=True):
         assert np.array_equal(h[:n_cpu], c)
+    # ... and so do the kernel-only run's (its first rows hold the same loads)
+    k_lines = o_lines[: n_cpu * 12].copy_to_host().reshape(n_cpu, 12, N_LINES)
+    assert np.array_equal(k_lines, c_outs[7])
     # the CPU's default path (fast_interval day blocks, through bill_interval), same slice
     tariff = bundled_tariff(TARIFF)
     cap = np.full(n_cpu, 400, dtype=np.int64)
@@ -238,6 +241,9 @@ def test_bench_interval_cuda(benchmark) -> None:
         "customers": n,
         "steps": S,
         "kernel_s": kernel_s,
+        "steps_kernel_s": split["steps"],
+        "bills_kernel_s": split["bills"],
+        "steps_ratio_to_stream": split["steps"] / stream_s,
         "customer_years_per_s": rate,
         "gb_per_s": load_bytes / kernel_s / 1e9,
         "stream_s": stream_s,
@@ -261,3 +267,66 @@ def test_bench_interval_cuda(benchmark) -> None:
     for k, v in info.items():
         print(f"{k:>28}: {v:.4g}" if isinstance(v, float) else f"{k:>28}: {v}")
     assert info["customer_years_per_s"] > 0
+
+
+N_REGISTER = int(os.environ.get("M2C_BENCH_CUDA_REGISTER", 10_000_000))
+
+
+def test_bench_register_cuda(benchmark) -> None:
+    """Register bills on the GPU, end to end from host arrays (inputs up, line items
+    down: PCIe-bound), against the CPU's default path on all of this machine's cores,
+    same inputs, same bills."""
+    _skip_without_gpu()
+    from m2c.core import bill_register
+
+    sim = cuda_backend.simulator_enabled()
+    n = N_REGISTER if not sim else min(N_REGISTER, 64)
+    names = ("agricultural", "commercial_flat", TARIFF, "residential_annual_tiers")
+    table = compile_tariffs([bundled_tariff(t) for t in names])
+    P, PD = table.n_periods, table.n_demand_periods
+    rng = np.random.default_rng(1)
+    tid = rng.integers(0, table.n_tariffs, n).astype(np.int64)
+    energy = rng.integers(0, 100_000, (n, P)).astype(np.int64)
+    energy[tid != table.id_of(TARIFF), 1:] = 0  # flat tariffs bill column 0
+    args = {
+        "month": 7,
+        "ytd_energy_ckwh": rng.integers(0, 500_000, n).astype(np.int64),
+        "max_demand_w": rng.integers(0, 200_000, n).astype(np.int64),
+        "capacity_kva": rng.integers(0, 500, n).astype(np.int64),
+        "reactive_ckvarh": (energy.sum(axis=1) * 48) // 100,  # PF about 0.90
+        "period_demand_w": np.zeros((n, PD), dtype=np.int64),
+    }
+
+    def gpu():
+        return bill_register(table, tid, energy, backend="cuda", **args)
+
+    def cpu():
+        return bill_register(table, tid, energy, backend="cpu", **args)
+
+    gpu(), cpu()  # compile
+    t0 = time.perf_counter()
+    g = benchmark.pedantic(gpu, rounds=1, iterations=1)
+    gpu_s = min(time.perf_counter() - t0, *(_timed(gpu) for _ in range(2)))
+    cpu_s = min(_timed(cpu) for _ in range(3))
+    c = cpu()
+    assert np.array_equal(g.total_fen, c.total_fen)
+    assert np.array_equal(g.lines, c.lines)
+    info = {
+        "gpu": _gpu_name(sim),
+        "bills": n,
+        "gpu_e2e_s": gpu_s,
+        "gpu_bills_per_s": n / gpu_s,
+        "cpu_cores": os.cpu_count(),
+        "cpu_s": cpu_s,
+        "cpu_bills_per_s": n / cpu_s,
+        "speedup_vs_cpu": cpu_s / gpu_s,
+    }
+    benchmark.extra_info.update(info)
+    for k, v in info.items():
+        print(f"{k:>28}: {v:.4g}" if isinstance(v, float) else f"{k:>28}: {v}")
+
+
+def _timed(f) -> float:
+    t0 = time.perf_counter()
+    f()
+    return time.perf_counter() - t0

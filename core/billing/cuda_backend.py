@@ -11,23 +11,27 @@ post-processing are shared and the bills are identical to the fen (why:
 
 Batching (:func:`bill_interval_cuda`): customers are processed in chunks sized
 to the free device memory, with two CUDA streams and two sets of pinned host
-buffers, so that the host-to-device copy of chunk k+1 overlaps the kernel of
-chunk k.
+buffers, so that the host-to-device copy of chunk k+1 overlaps the kernels of
+chunk k. The pinned buffers are kept between calls (pinning a GiB costs more
+than copying it; :func:`release_pinned` frees them) and filled on all cores.
+On an H200 with 16 cores this moved 24 GB/s of hourly loads from ordinary host
+memory, 44 % of a plain pinned host-to-device copy (55 GB/s), against 3 GB/s
+when the buffers were pinned per call and filled by one thread.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from numba import float32, float64
+from numba import float32, float64, njit, prange
 
 from m2c.core.billing.cuda_kernels import (
-    BLOCK_CUSTOMERS,
     MAX_DPERIODS,
     MAX_EPERIODS,
     SIM_BLOCK_CUSTOMERS,
-    SIM_TILE_STEPS,
-    TILE_STEPS,
-    interval_kernel,
+    STEP_BLOCK,
+    WARP,
+    interval_bill_kernel,
+    interval_step_kernel,
     register_kernel,
 )
 from m2c.core.billing.cuda_runtime import (
@@ -43,6 +47,7 @@ __all__ = [
     "bill_register_cuda",
     "cuda_available",
     "device_tariffs",
+    "release_pinned",
     "simulator_enabled",
 ]
 
@@ -184,12 +189,22 @@ def bill_interval_cuda(
     if n == 0 or S == 0:
         return
     have_q = reactive_kvarh.shape[0] == n
+    W = int(win_steps)
+    if W < 1:
+        raise ValueError(f"win_steps must be >= 1, got {W}")
+    ep = np.asarray(step_eperiod, dtype=np.int64)
+    dp = np.asarray(step_dperiod, dtype=np.int64)
+    if ep.min() < 0 or ep.max() >= P or dp.min() < -1 or dp.max() >= max(PD, 1):
+        raise ValueError("step periods must be 0..P-1 (energy) and -1..PD-1 (demand)")
+    step_code = (ep | ((dp + 1) << 8)).astype(np.int32)
+    month_start = np.searchsorted(sm, np.arange(13), side="left").astype(np.int64)
     sim = simulator_enabled()
-    B = SIM_BLOCK_CUSTOMERS if sim else BLOCK_CUSTOMERS
-    TS = SIM_TILE_STEPS if sim else TILE_STEPS
-    kernel = interval_kernel(
-        float64 if load_kwh.dtype == np.float64 else float32, B, TS, P, PD, have_q
+    block = WARP if sim else STEP_BLOCK
+    step_kernel = interval_step_kernel(
+        float64 if load_kwh.dtype == np.float64 else float32, P, PD, W, have_q, block
     )
+    per_block = block // WARP
+    bill_threads = SIM_BLOCK_CUSTOMERS if sim else 128
     outs_host = (
         out_energy,
         out_dmax,
@@ -204,14 +219,12 @@ def bill_interval_cuda(
     per_out = sum(a[0].nbytes if a.ndim > 1 else a.itemsize for a in outs_host)
     per_cust = S * load_kwh.itemsize + (S * 8 if have_q else 0) + per_out
     in_bytes = S * load_kwh.itemsize + (S * 8 if have_q else 0)
-    chunk = chunk_customers or _chunk_customers(n, in_bytes, per_cust, B)
+    chunk = chunk_customers or _chunk_customers(n, in_bytes, per_cust, per_block)
     chunk = max(1, min(int(chunk), n))
 
     dA = device_tariffs(A)
-    d_steps = [
-        cuda.to_device(np.ascontiguousarray(a, dtype=np.int32))
-        for a in (sm, step_eperiod, step_dperiod)
-    ]
+    d_code = cuda.to_device(step_code)
+    d_mstart = cuda.to_device(month_start)
     d_month0 = cuda.to_device(np.ascontiguousarray(month0, dtype=np.int64))
     d_mdays = cuda.to_device(np.ascontiguousarray(month_days, dtype=np.int64))
     d_yend = cuda.to_device(np.ascontiguousarray(year_end_month, dtype=np.int64))
@@ -219,24 +232,22 @@ def bill_interval_cuda(
 
     nbuf = 2 if chunk < n else 1
     streams = [cuda.stream() for _ in range(nbuf)]
-    pin_load = [cuda.pinned_array((chunk, S), dtype=load_kwh.dtype) for _ in range(nbuf)]
+    pin_load = [_pinned((b, "load"), (chunk, S), load_kwh.dtype) for b in range(nbuf)]
     d_load = [cuda.device_array((chunk, S), dtype=load_kwh.dtype) for _ in range(nbuf)]
-    pin_q = [
-        cuda.pinned_array((chunk, S), dtype=np.float64) if have_q else None for _ in range(nbuf)
-    ]
+    pin_q = [_pinned((b, "q"), (chunk, S), np.float64) if have_q else None for b in range(nbuf)]
     d_q = [
         cuda.device_array((chunk, S), dtype=np.float64) if have_q else d_dummy_q
         for _ in range(nbuf)
     ]
-    # the kernel takes the (n, 12, X) outputs as (n x 12, X) rows (cuda_kernels.interval_kernel)
+    # the kernels take the (n, 12, X) outputs as (n x 12, X) rows
     rows = [a.shape[1] if a.ndim == 3 else 1 for a in outs_host]
     flat = [a.shape[2:] if a.ndim == 3 else a.shape[1:] for a in outs_host]
     pin_out = [
         [
-            cuda.pinned_array((chunk * r, *f), dtype=a.dtype)
-            for a, r, f in zip(outs_host, rows, flat, strict=True)
+            _pinned((b, k), (chunk * r, *f), a.dtype)
+            for k, (a, r, f) in enumerate(zip(outs_host, rows, flat, strict=True))
         ]
-        for _ in range(nbuf)
+        for b in range(nbuf)
     ]
     d_out = [
         [
@@ -261,29 +272,43 @@ def bill_interval_cuda(
         if pending[b] is not None:
             finish(b)  # buffer set b is free again once its previous chunk is back
         nc = min(chunk, n - lo)
-        pin_load[b][:nc] = load_kwh[lo : lo + nc]
+        _stage_rows(pin_load[b], load_kwh, lo, nc)  # all cores: memcpy into pinned memory
         d_load[b][:nc].copy_to_device(pin_load[b][:nc], stream=st)
         if have_q:
-            pin_q[b][:nc] = reactive_kvarh[lo : lo + nc]
+            _stage_rows(pin_q[b], reactive_kvarh, lo, nc)
             d_q[b][:nc].copy_to_device(pin_q[b][:nc], stream=st)
         dq = d_q[b][:nc] if have_q else d_dummy_q
         outs = [d[: nc * r] for d, r in zip(d_out[b], rows, strict=True)]
-        kernel[(nc + B - 1) // B, B, st](
-            dA,
-            np.int64(t),
+        o_energy, o_dmax, o_dper, o_q, o_qmax, o_period, o_block, o_lines, o_bad = outs
+        step_kernel[(nc + per_block - 1) // per_block, block, st](
             d_load[b][:nc],
             dq,
-            d_steps[0],
-            d_steps[1],
-            d_steps[2],
+            d_mstart,
+            d_code,
+            np.int64(res_wh),
+            np.int64(w_per_wh),
+            o_energy,
+            o_dmax,
+            o_dper,
+            o_q,
+            o_qmax,
+            o_bad,
+        )
+        interval_bill_kernel[(nc + bill_threads - 1) // bill_threads, bill_threads, st](
+            dA,
+            np.int64(t),
             d_month0,
             d_mdays,
-            np.int64(res_wh),
-            np.int64(win_steps),
-            np.int64(w_per_wh),
             d_cap[lo : lo + nc],
             d_yend,
-            *outs,
+            o_energy,
+            o_dmax,
+            o_dper,
+            o_q,
+            o_qmax,
+            o_period,
+            o_block,
+            o_lines,
         )
         for d, p in zip(outs, pin_out[b], strict=True):
             d.copy_to_host(p[: d.shape[0]], stream=st)
@@ -291,3 +316,33 @@ def bill_interval_cuda(
     for b in range(nbuf):
         if pending[b] is not None:
             finish(b)
+
+
+#: Pinned (page-locked) host buffers kept between calls, by (buffer set, role): pinning
+#: a GiB takes longer than copying it, so the staging buffers are allocated once and
+#: grown when a call needs more. :func:`release_pinned` frees them.
+_PINNED: dict[tuple, np.ndarray] = {}
+
+
+def _pinned(key: tuple, shape: tuple, dtype) -> np.ndarray:
+    """A pinned host array of ``shape`` and ``dtype``, a view of the cached buffer ``key``."""
+    dtype = np.dtype(dtype)
+    size = int(np.prod(shape)) * dtype.itemsize
+    buf = _PINNED.get(key)
+    if buf is None or buf.nbytes < size:
+        _PINNED.pop(key, None)
+        buf = _PINNED[key] = cuda.pinned_array(max(size, 1), dtype=np.uint8)
+    return buf[:size].view(dtype).reshape(shape)
+
+
+def release_pinned() -> None:
+    """Free the pinned staging buffers kept by :func:`bill_interval_cuda`."""
+    _PINNED.clear()
+
+
+@njit(parallel=True, cache=True)
+def _stage_rows(dst, src, lo, nc):  # pragma: no cover - compiled
+    """``dst[:nc] = src[lo:lo + nc]`` on all cores (``src`` in any memory order)."""
+    for r in prange(nc):
+        for c in range(src.shape[1]):
+            dst[r, c] = src[lo + r, c]

@@ -20,6 +20,7 @@ import numpy as np
 import pytest
 
 from m2c.core import bill_interval, bill_register, compile_tariffs
+from m2c.core.billing.cuda_runtime import cuda  # None without numba's CUDA target
 from m2c.core.tariffs import bundled_tariff, bundled_tariff_names
 from m2c.core.tariffs.model import TIER_BASES, Block, DemandTier, Tariff, Tier
 
@@ -409,10 +410,31 @@ def _check_pf_twin() -> int:
     pairs += [(int(a), int(b)) for a, b in rng.integers(0, 300, (2000, 2))]
     pairs += [(3 * k, 4 * k) for k in range(1, 300)] + [(4 * k, 3 * k) for k in range(1, 300)]
     pairs += [(0, 5), (5, 0), (0, 0), (-7, 7)]
-    for a, b in pairs:
-        assert cuda_kernels._pf_hundredths_rn(a, b) == pf_hundredths(a, b), (a, b)
-    assert cuda_kernels._pf_hundredths_rn(300, 400) == 60  # 3-4-5: exactly 0.60
+    pairs += [(300, 400)]
+    a, b = (np.array(x, dtype=np.int64) for x in zip(*pairs, strict=True))
+    got = _pf_on_device(cuda_kernels, a, b)
+    want = np.array([pf_hundredths(int(x), int(y)) for x, y in pairs], dtype=np.int64)
+    bad = np.flatnonzero(got != want)
+    assert bad.size == 0, [(pairs[k], int(got[k]), int(want[k])) for k in bad[:5]]
+    assert got[-1] == 60  # 3-4-5: exactly 0.60
     return len(pairs)
+
+
+def _pf_on_device(cuda_kernels, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``_pf_hundredths_rn`` of each pair, computed by a kernel (a device function
+    cannot be called from the host on a real GPU)."""
+    pf = cuda_kernels._pf_hundredths_rn
+
+    @cuda.jit
+    def kernel(a, b, out):
+        i = cuda.grid(1)
+        if i < out.shape[0]:
+            out[i] = pf(a[i], b[i])
+
+    out = np.zeros(a.shape[0], dtype=np.int64)
+    d_out = cuda.to_device(out)
+    kernel[(a.shape[0] + 127) // 128, 128](cuda.to_device(a), cuda.to_device(b), d_out)
+    return d_out.copy_to_host()
 
 
 SIM_CHECKS = (
@@ -503,8 +525,8 @@ def _fma_probe(x, y):
 
 
 def _check_ptx() -> None:
-    """Print ``PTX name fma=N local=M shared=BYTES`` for the register kernel and
-    three interval kernels compiled to PTX for compute capability 9.0, or ``PTX
+    """Print ``PTX name fma=N local=M shared=BYTES`` for the register kernel, three
+    interval step kernels and the interval bill kernel compiled to PTX for compute capability 9.0, or ``PTX
     SKIP why`` when numba-cuda (the ``[cuda]`` extra) or NVVM is missing. Needs
     no GPU."""
     from types import SimpleNamespace
@@ -535,18 +557,19 @@ def _check_ptx() -> None:
     n64, b = types.int64, types.boolean
     sig = (tA, i1, i2, n64, n64, n64, i1, i1, i2, i1, i1, i1, i1, b, i2, i2, i2)
     kernels = [("register", cuda_kernels.register_kernel.py_func, sig)]
-    BC, TS = cuda_kernels.BLOCK_CUSTOMERS, cuda_kernels.TILE_STEPS
     P, PD = table.n_periods, table.n_demand_periods
-    for lt, have_q, p, pd in (
-        (types.float32, False, P, PD),
-        (types.float64, True, P, PD),
-        # the shared-memory budget's worst case: float64, reactive data, most periods
-        (types.float64, True, cuda_kernels.MAX_EPERIODS, cuda_kernels.MAX_DPERIODS),
+    for lt, have_q, p, pd, w in (
+        (types.float32, False, P, PD, 1),
+        (types.float64, True, P, PD, 4),
+        # the shared-memory budget's worst case: reactive data, most periods
+        (types.float64, True, cuda_kernels.MAX_EPERIODS, cuda_kernels.MAX_DPERIODS, 2),
     ):
-        k = cuda_kernels.interval_kernel(lt, BC, TS, p, pd, have_q)
-        sig = (tA, n64, types.Array(lt, 2, "C"), types.Array(types.float64, 2, "C"), s32, s32)
-        sig += (s32, i1, i1, n64, n64, n64, i1, i1, i2, i2, i2, i2, i2, i2, i2, i2, i1)
-        kernels.append((f"interval_{lt}_q{int(have_q)}_p{p}_{pd}", k.py_func, sig))
+        k = cuda_kernels.interval_step_kernel(lt, p, pd, w, have_q)
+        sig = (types.Array(lt, 2, "C"), types.Array(types.float64, 2, "C"), i1, s32, n64, n64)
+        sig += (i2, i2, i2, i2, i2, i1)
+        kernels.append((f"steps_{lt}_q{int(have_q)}_p{p}_{pd}_w{w}", k.py_func, sig))
+    sig = (tA, n64, i1, i1, i1, i1, i2, i2, i2, i2, i2, i2, i2, i2)
+    kernels.append(("bills", cuda_kernels.interval_bill_kernel.py_func, sig))
     for name, fn, sig in kernels:
         ptx, _ = cuda.compile_ptx(fn, sig, cc=(9, 0))
         shared = sum(
@@ -577,7 +600,7 @@ def test_device_code_compiles_without_fma() -> None:
     if lines and lines[0][1] == "SKIP":
         pytest.skip(" ".join(lines[0][2:]))
     got = {ln[1]: dict(kv.split("=") for kv in ln[2:]) for ln in lines}
-    assert len(got) == 4 and "register" in got, r.stdout
+    assert len(got) == 5 and "register" in got and "bills" in got, r.stdout
     assert all(v["fma"] == "0" for v in got.values()), r.stdout
     assert all(v["local"] == "0" for v in got.values()), r.stdout
     assert all(int(v["shared"]) <= 48 * 1024 for v in got.values()), r.stdout
