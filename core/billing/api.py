@@ -418,16 +418,9 @@ def bill_register(
     if not fast:
         return checked()
     A = table.arrays
-    # per-tariff refusals (T values): the kernel flags their customers
-    refuse = np.array([bool(t.coincident_periods) for t in table.tariffs])
-    if period_demand_w is None:
-        refuse |= A.n_dperiods > 0
-    if days is None:
-        refuse |= (A.fixed_daily != 0) | (A.min_daily != 0) | (A.e_basis % 2 == 1).any(axis=1)
+    limits, refuse_t = _register_setup(table, period_demand_w is not None, days is not None)
     out_total = np.empty(n, dtype=np.int64)
     flags = np.empty(-(-n // REGISTER_CHUNK), dtype=np.int64)
-    limits = register_limits(A)
-    refuse_t = refuse.astype(np.int64)
     month0, n_days = int(month) - 1, 0 if days is None else int(days)
     inputs = (
         np.ascontiguousarray(tid, dtype=np.int64),
@@ -454,7 +447,10 @@ def bill_register(
         register_kernel(A, *inputs, lines, out_period, out_block, flags)
     else:
         # totals only: the per-tariff plan's vectorised passes (bill_row for the rest)
-        plan, pf_table, kb = register_plan(A, month0, n_days, WH_PER_CKWH, limits, refuse_t)
+        key = ("plan", month0, n_days, refuse_t.tobytes())
+        if key not in table.setup:
+            table.setup[key] = register_plan(A, month0, n_days, WH_PER_CKWH, limits, refuse_t)
+        plan, pf_table, kb = table.setup[key]
         register_totals_kernel(A, plan, pf_table, np.int64(kb), *inputs, flags)
     if n and flags.max() >= 0:
         return checked()  # raises naming the argument (or confirms a bound that held)
@@ -465,6 +461,26 @@ def bill_register(
     return RegisterBills(
         lines=lines, energy_period_fen=out_period, block_line_fen=out_block, totals=out_total
     )
+
+
+def _register_setup(table: TariffTable, demand_per_period: bool, with_days: bool):
+    """The fast register kernels' bounds (:func:`register_limits`) and per-tariff
+    refusals for ``table``, computed once per table and kept in ``table.setup``.
+
+    A tariff is refused (its customers take the checked path) when it has
+    coincident demand, TOU demand without ``period_demand_w``, or daily charges or
+    daily tier bounds without ``days``.
+    """
+    key = ("register", demand_per_period, with_days)
+    if key not in table.setup:
+        A = table.arrays
+        refuse = np.array([bool(t.coincident_periods) for t in table.tariffs])
+        if not demand_per_period:
+            refuse |= A.n_dperiods > 0
+        if not with_days:
+            refuse |= (A.fixed_daily != 0) | (A.min_daily != 0) | (A.e_basis % 2 == 1).any(axis=1)
+        table.setup[key] = (register_limits(A), refuse.astype(np.int64))
+    return table.setup[key]
 
 
 def _bill_register_checked(

@@ -43,7 +43,7 @@ pf_table         (3, 101)        powerfactor.PF_TABLE_PPM
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import NamedTuple
 
 import numpy as np
@@ -103,6 +103,10 @@ class TariffTable:
 
     tariffs: tuple[Tariff, ...]
     arrays: TariffArrays
+    #: kernel set-up derived from ``arrays`` (the fast register kernels' bounds, and
+    #: their per-tariff plans per billing period), kept with the table so that
+    #: repeated bills reuse it; ``arrays`` are not to be modified after compiling.
+    setup: dict = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def n_tariffs(self) -> int:

@@ -526,9 +526,9 @@ def _fma_probe(x, y):
 
 def _check_ptx() -> None:
     """Print ``PTX name fma=N local=M shared=BYTES`` for the register kernel, three
-    interval step kernels and the interval bill kernel compiled to PTX for compute capability 9.0, or ``PTX
-    SKIP why`` when numba-cuda (the ``[cuda]`` extra) or NVVM is missing. Needs
-    no GPU."""
+    interval step kernels and the interval bill kernel compiled to PTX for compute
+    capability 9.0, or ``PTX SKIP why`` when numba-cuda (the ``[cuda]`` extra) or
+    NVVM is missing. Needs no GPU."""
     from types import SimpleNamespace
 
     from numba import typeof, types
