@@ -157,6 +157,26 @@ def test_bench_interval_cuda(benchmark) -> None:
     for _ in range(2):
         if (k := run_kernel()) < kernel_s:
             kernel_s, split = k, dict(times)
+    # the step kernel's loads in flight: steps each lane loads before using them
+    by_unroll = {}
+    ref_sums = (o_energy.copy_to_host(), o_dmax.copy_to_host(), o_dper.copy_to_host())
+    for u in (1, 2, 4, 8):
+        k = cuda_kernels.interval_step_kernel(float32, P, PD, 1, False, block, u)
+        args = (d_load, d_q, d_mstart, d_code, np.int64(1), np.int64(1))
+        args += (o_energy, o_dmax, o_dper, o_q, o_qmax, o_bad)
+        grid = ((n + per_block - 1) // per_block, block)
+        k[grid](*args)  # compile
+        best = np.inf
+        for _ in range(3):
+            ev = [cuda.event() for _ in range(2)]
+            ev[0].record()
+            k[grid](*args)
+            ev[1].record()
+            ev[1].synchronize()
+            best = min(best, ev[0].elapsed_time(ev[1]) / 1e3)
+        by_unroll[u] = best
+        got = (o_energy.copy_to_host(), o_dmax.copy_to_host(), o_dper.copy_to_host())
+        assert all(np.array_equal(g, r) for g, r in zip(got, ref_sums, strict=True)), u
     stream_sum(d_load)  # compile
     stream_s = min(stream_sum(d_load)[1] for _ in range(3))
     load_bytes = n * S * 4
@@ -244,6 +264,7 @@ def test_bench_interval_cuda(benchmark) -> None:
         "steps_kernel_s": split["steps"],
         "bills_kernel_s": split["bills"],
         "steps_ratio_to_stream": split["steps"] / stream_s,
+        **{f"steps_s_unroll{u}": t for u, t in by_unroll.items()},
         "customer_years_per_s": rate,
         "gb_per_s": load_bytes / kernel_s / 1e9,
         "stream_s": stream_s,

@@ -17,20 +17,25 @@ first thing, and every kernel module imports ``m2c.core``.
 The folder is ``$NUMBA_CACHE_DIR/m2c-<key>`` when the user set
 ``NUMBA_CACHE_DIR``, else ``$XDG_CACHE_HOME/m2c/numba/<key>`` (``~/.cache``
 by default); if it cannot be created, Numba's own default (``__pycache__``
-next to the sources) is left in place. Old keys are not removed: delete
-``~/.cache/m2c/numba`` to reclaim the space.
+next to the sources) is left in place. Each use marks the folder as used (its
+modification time); folders of other keys unused for :data:`STALE_DAYS` days
+(older m2c versions, edited sources: ~7 MB each) are removed.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import shutil
+import time
 from pathlib import Path
 
 import numba
 
 #: The m2c packages whose sources key the cache (those with Numba kernels or inlined helpers).
 PACKAGES = ("core", "sim", "devices")
+#: Days after which another key's folder that nobody used is removed.
+STALE_DAYS = 14
 
 
 def source_key(root: Path, packages: tuple[str, ...] = PACKAGES) -> str:
@@ -63,4 +68,24 @@ def use_source_keyed_cache() -> Path | None:
     except OSError:
         return None  # read-only home: Numba's default (__pycache__ next to the sources)
     numba.config.CACHE_DIR = str(folder)
+    prune_stale(folder)
     return folder
+
+
+def prune_stale(folder: Path, days: float = STALE_DAYS) -> list[Path]:
+    """Mark ``folder`` as used now and remove its sibling key folders (same naming:
+    ``m2c-*`` under ``NUMBA_CACHE_DIR``, any under ``.../m2c/numba``) unused for
+    ``days`` days; returns those removed. Never raises: a folder another process
+    is using has a recent time and stays."""
+    removed: list[Path] = []
+    try:
+        os.utime(folder)
+        cutoff = time.time() - days * 86400
+        pattern = "m2c-*" if folder.name.startswith("m2c-") else "*"
+        for sib in folder.parent.glob(pattern):
+            if sib != folder and sib.is_dir() and sib.stat().st_mtime < cutoff:
+                shutil.rmtree(sib, ignore_errors=True)
+                removed.append(sib)
+    except OSError:
+        pass
+    return removed

@@ -45,10 +45,11 @@ the 12 months (one thread per customer, the outputs read and written in place,
 ``arr[i * 12 + m, col]``). Two kernels, not one: the bill arithmetic needs many
 registers, and in the same kernel it would limit how many warps stream the
 steps. Measured on an H200 (1 M customer-years, hourly float32, in the same run):
-steps 51 ms + bills 7 ms against 9 ms for a plain read of the load (4.1 TB/s);
-the step loop costs ~75 instructions per step (conversion, validity check, one
-compare-and-add per period, demand maxima), so it is bound by instruction
-issue, not memory.
+steps 38 ms + bills 7 ms against 8.8 ms for a plain read of the load (4.2 TB/s).
+Each lane loads ``unroll`` (4) steps before using them - with one load in flight
+the step kernel took 51 ms, waiting on memory; from 4 on it is bound by
+instruction issue (~65 SASS instructions per step: conversion, validity check,
+a compare-and-add per period, demand maxima).
 """
 
 from __future__ import annotations
@@ -226,6 +227,8 @@ if cuda is not None:
 #: Threads per block of the interval step kernel: one warp per customer.
 STEP_BLOCK = 128
 WARP = 32
+#: Steps each lane loads before it uses any (interval_step_kernel).
+UNROLL = 4
 
 
 def interval_values(P: int, PD: int, have_q: bool) -> int:
@@ -236,11 +239,20 @@ def interval_values(P: int, PD: int, have_q: bool) -> int:
 
 
 @functools.cache
-def interval_step_kernel(load_type, P: int, PD: int, W: int, have_q: bool, block: int = STEP_BLOCK):
+def interval_step_kernel(
+    load_type,
+    P: int,
+    PD: int,
+    W: int,
+    have_q: bool,
+    block: int = STEP_BLOCK,
+    unroll: int = UNROLL,
+):
     """The interval step kernel for a load dtype (float32/float64), P energy and PD
     TOU-demand periods, a demand window of W steps, with or without reactive data.
 
-    One warp per customer, ``block`` threads per block (a multiple of 32). For each of the 12
+    One warp per customer, ``block`` threads per block (a multiple of 32); each lane
+    loads about ``unroll`` steps before it uses them. For each of the 12
     bill months ``[month_start[m], month_start[m + 1])`` the warp's lanes take the
     demand windows (W consecutive steps from step 0, as the CPU kernel aligns them)
     that touch the month in turn, lane ``l`` window ``l``, ``l + 32``, ...: a warp
@@ -277,6 +289,8 @@ def interval_step_kernel(load_type, P: int, PD: int, W: int, have_q: bool, block
     BT = int(block)
     BTP = BT + 1
     WIN = int(W)
+    U = max(1, int(unroll) // WIN)  # windows per lane per round: ~unroll loads in flight
+    UW = U * WIN
 
     @cuda.jit
     def kernel(
@@ -308,6 +322,8 @@ def interval_step_kernel(load_type, P: int, PD: int, W: int, have_q: bool, block
         # kernel converts); the fold multiplies by res_wh (x w_per_wh for demand)
         e = cuda.local.array(EP, int64)
         d = cuda.local.array(DP, int64)
+        xs = cuda.local.array(UW, load_type)
+        cs = cuda.local.array(UW, int32)
         lbad = int64(-1)
         qbad = int64(-1)
         for m in range(12):
@@ -324,48 +340,60 @@ def interval_step_kernel(load_type, P: int, PD: int, W: int, have_q: bool, block
             # holding step b - 1
             w0 = a // WIN
             nw = (b + WIN - 1) // WIN - w0 if b > a else int64(0)
-            for wi in range(lane, nw, WARP):
-                s0 = (w0 + wi) * WIN
-                wacc = int64(0)
-                code = int32(0)
-                for u in range(WIN):
-                    s = s0 + u
-                    if WIN == 1 or s < S:
-                        x = float64(row[uint64(s)])
-                        code = step_code[uint64(s)]
-                        if not (x >= 0.0 and x < MAX_STEP_KWH):
-                            if lbad < 0:
-                                lbad = s
-                        else:
-                            wh = _step_units(x, scale)
-                            wacc += wh
-                            if WIN == 1 or (s >= a and s < b):
-                                ep = code & 255
-                                for k in range(EP):
-                                    # a multiply, not a branch: under `if ep == k` the
-                                    # compiler rewrites e[k] as e[ep], a dynamic index
-                                    # that sends e to local memory
-                                    e[k] += wh * (ep == k)
-                        if HAVE_Q and (WIN == 1 or (s >= a and s < b)):
-                            y = abs(qrow[uint64(s)])
-                            if not y < MAX_STEP_KWH:
-                                if qbad < 0:
-                                    qbad = s
+            # U windows per lane per round, their loads issued before any is used (more
+            # bytes in flight per warp: the loop is otherwise bound by load latency)
+            for rnd in range((nw + U * WARP - 1) // (U * WARP)):
+                for r in range(U):
+                    wi = lane + WARP * (rnd * U + r)
+                    for u in range(WIN):
+                        s = (w0 + wi) * WIN + u
+                        if wi < nw and (WIN == 1 or s < S):
+                            xs[r * WIN + u] = row[uint64(s)]
+                            cs[r * WIN + u] = step_code[uint64(s)]
+                for r in range(U):
+                    wi = lane + WARP * (rnd * U + r)
+                    if wi >= nw:
+                        continue
+                    s0 = (w0 + wi) * WIN
+                    wacc = int64(0)
+                    code = int32(0)
+                    for u in range(WIN):
+                        s = s0 + u
+                        if WIN == 1 or s < S:
+                            x = float64(xs[r * WIN + u])
+                            code = cs[r * WIN + u]
+                            if not (x >= 0.0 and x < MAX_STEP_KWH):
+                                if lbad < 0:
+                                    lbad = s
                             else:
-                                varh = _step_units(y, scale)
-                                qa += varh
-                                if varh > qm:
-                                    qm = varh
-                last = s0 + WIN - 1
-                if WIN == 1 or (last >= a and last < b):  # a whole window ending in m
-                    w = wacc
-                    if w > dm:
-                        dm = w
-                    dp = (code >> 8) - 1
-                    for k in range(PD):
-                        v = w * (dp == k)  # w >= 0: 0 leaves the maximum as it is
-                        if v > d[k]:
-                            d[k] = v
+                                wh = _step_units(x, scale)
+                                wacc += wh
+                                if WIN == 1 or (s >= a and s < b):
+                                    ep = code & 255
+                                    for k in range(EP):
+                                        # a multiply, not a branch: under `if ep == k`
+                                        # the compiler rewrites e[k] as e[ep], a dynamic
+                                        # index that sends e to local memory
+                                        e[k] += wh * (ep == k)
+                            if HAVE_Q and (WIN == 1 or (s >= a and s < b)):
+                                y = abs(qrow[uint64(s)])
+                                if not y < MAX_STEP_KWH:
+                                    if qbad < 0:
+                                        qbad = s
+                                else:
+                                    varh = _step_units(y, scale)
+                                    qa += varh
+                                    if varh > qm:
+                                        qm = varh
+                    last = s0 + WIN - 1
+                    if WIN == 1 or (last >= a and last < b):  # a whole window ending in m
+                        if wacc > dm:
+                            dm = wacc
+                        dp = (code >> 8) - 1
+                        for k in range(PD):
+                            v = wacc * (dp == k)  # wacc >= 0: 0 leaves the maximum as is
+                            if v > d[k]:
+                                d[k] = v
             # fold the 32 lanes: lane k owns value k
             for k in range(EP):
                 red[k, tid] = e[k]

@@ -96,3 +96,34 @@ def test_cache_folder_rule():
 def test_importing_m2c_core_selects_the_folder_of_this_source():
     root = Path(m2c.core.__file__).resolve().parent.parent
     assert str(cache_folder(source_key(root, PACKAGES))) == numba.config.CACHE_DIR
+
+
+def test_stale_key_folders_are_pruned(tmp_path):
+    """A used folder is kept and touched; another key's folder unused for more than
+    STALE_DAYS days goes, a recent one stays; under NUMBA_CACHE_DIR only m2c-* siblings
+    are considered (the user's other caches live there too)."""
+    import os
+    import time
+
+    from m2c.core.kernel_cache import STALE_DAYS, prune_stale
+
+    base = tmp_path / "m2c" / "numba"
+    mine, old, recent = (base / k for k in ("aaaa", "bbbb", "cccc"))
+    for f in (mine, old, recent):
+        f.mkdir(parents=True)
+        (f / "kernel.nbi").write_bytes(b"x")
+    long_ago = time.time() - (STALE_DAYS + 1) * 86400
+    for f in (mine, old):
+        os.utime(f, (long_ago, long_ago))
+    os.utime(recent, (time.time() - 86400,) * 2)
+    assert prune_stale(mine) == [old]
+    assert mine.exists() and recent.exists() and not old.exists()
+    assert mine.stat().st_mtime > time.time() - 60  # marked as used
+
+    user = tmp_path / "user_cache"
+    other, stale_m2c, mine2 = user / "someone_else", user / "m2c-dddd", user / "m2c-eeee"
+    for f in (other, stale_m2c, mine2):
+        f.mkdir(parents=True)
+        os.utime(f, (long_ago, long_ago))
+    assert prune_stale(mine2) == [stale_m2c]
+    assert other.exists() and mine2.exists()
