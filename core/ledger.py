@@ -56,6 +56,14 @@ def _signed_sums(customer, kind, amount, sign, n_customers, out):
         out[customer[i]] += sign[kind[i]] * amount[i]
 
 
+def _kept(values: np.ndarray, keep: np.ndarray | None) -> np.ndarray:
+    """``values`` where ``keep`` (bool, the entries' shape) is set; all of them where
+    ``keep`` is None, and a scalar (0-d) stays a scalar, broadcast on assignment."""
+    if keep is None or values.ndim == 0:
+        return values
+    return np.broadcast_to(values, keep.shape)[keep]
+
+
 @dataclass
 class LedgerTotals:
     """System-wide totals in fen, by entry kind."""
@@ -115,29 +123,46 @@ class Ledger:
         kind: np.ndarray | int,
         amount_fen: np.ndarray,
     ) -> None:
-        """Append entries from arrays (scalars broadcast). Zero amounts are dropped."""
+        """Append entries from arrays (scalars broadcast). Zero amounts are dropped.
+
+        ``customer`` and ``amount_fen`` int (m,); ``day`` and ``kind`` int (m,) or
+        scalars. Validated before anything is booked. Called once or twice a
+        simulated day with a few to a million entries: a scalar ``day`` or ``kind``
+        is checked once and broadcast on assignment, and the arrays are masked only
+        when some amount is zero (each NumPy call on a small array costs ~1 us).
+        """
         customer = np.asarray(customer, dtype=np.int64)
         amount = np.asarray(amount_fen, dtype=np.int64)
-        keep = amount != 0
-        if not keep.any():
-            return
-        chunk = np.empty(int(keep.sum()), dtype=ENTRY_DTYPE)
-        chunk["customer"] = customer[keep]
-        chunk["day"] = np.broadcast_to(np.asarray(day, dtype=np.int32), customer.shape)[keep]
-        kinds = np.broadcast_to(np.asarray(kind, dtype=np.int8), customer.shape)[keep]
-        chunk["kind"] = kinds
-        chunk["amount_fen"] = amount[keep]
-        if chunk["customer"].min() < 0 or chunk["customer"].max() >= self.n_customers:
-            raise ValueError(f"customer ids must be in 0..{self.n_customers - 1}")
-        if np.any((kinds < 0) | (kinds >= len(KIND_NAMES))):
-            raise ValueError(f"entry kinds must be in 0..{len(KIND_NAMES) - 1}")
-        bad = (chunk["amount_fen"] < 0) & (chunk["kind"] != ADJUSTMENT)
-        if bad.any():
-            i = int(np.flatnonzero(bad)[0])
+        if customer.shape != amount.shape:
             raise ValueError(
-                f"{KIND_NAMES[chunk['kind'][i]]} amount must be >= 0 fen "
-                f"(customer {chunk['customer'][i]}), got {chunk['amount_fen'][i]}"
+                f"customer and amount_fen must have the same shape, got {customer.shape} "
+                f"and {amount.shape}"
             )
+        n = int(np.count_nonzero(amount))
+        if n == 0:
+            return
+        keep = None if n == amount.size else amount != 0  # None: nothing to mask
+        customer, amount = _kept(customer, keep), _kept(amount, keep)
+        kinds = _kept(np.asarray(kind, dtype=np.int8), keep)
+        if customer.min() < 0 or customer.max() >= self.n_customers:
+            raise ValueError(f"customer ids must be in 0..{self.n_customers - 1}")
+        lo, hi = (int(kinds), int(kinds)) if kinds.ndim == 0 else (kinds.min(), kinds.max())
+        if lo < 0 or hi >= len(KIND_NAMES):
+            raise ValueError(f"entry kinds must be in 0..{len(KIND_NAMES) - 1}")
+        if amount.min() < 0:  # only adjustments may be negative
+            bad = (amount < 0) & (kinds != ADJUSTMENT)
+            if bad.any():
+                i = int(np.flatnonzero(bad)[0])
+                k = int(np.broadcast_to(kinds, amount.shape)[i])
+                raise ValueError(
+                    f"{KIND_NAMES[k]} amount must be >= 0 fen "
+                    f"(customer {customer[i]}), got {amount[i]}"
+                )
+        chunk = np.empty(n, dtype=ENTRY_DTYPE)
+        chunk["customer"] = customer
+        chunk["day"] = _kept(np.asarray(day, dtype=np.int32), keep)
+        chunk["kind"] = kinds
+        chunk["amount_fen"] = amount
         self._flush()
         self._chunks.append(chunk)
 
@@ -159,7 +184,10 @@ class Ledger:
         if not self._chunks:
             return np.empty(0, dtype=ENTRY_DTYPE)
         if len(self._chunks) > 1:
-            self._chunks = [np.concatenate(self._chunks)]
+            # as raw records: concatenating structured arrays promotes their fields
+            # pair by pair (1.4 ms for a year's 417 chunks, 0.15 ms as records)
+            raw = np.dtype((np.void, ENTRY_DTYPE.itemsize))
+            self._chunks = [np.concatenate([c.view(raw) for c in self._chunks]).view(ENTRY_DTYPE)]
         return self._chunks[0]
 
     def __len__(self) -> int:

@@ -56,7 +56,8 @@ class StationCrews:
         self.jobs_per_crew_day = jobs_per_crew_day
         self.queues: list[list[tuple[int, int, int, int]]] = [[] for _ in self.crews]
         self.done = np.zeros(len(self.crews), dtype=np.int64)
-        self.capacity = np.zeros(len(self.crews), dtype=np.int64)
+        #: shifts worked per crew since the last month_stats (every crew works every day)
+        self.shift_days = 0
         self.queue_max = np.zeros(len(self.crews), dtype=np.int64)
         #: jobs done per station and kind (columns in R.JOB_KINDS order), see take_done_by_kind
         self.done_kind = np.zeros((len(self.crews), len(R.JOB_KINDS)), dtype=np.int64)
@@ -80,6 +81,12 @@ class StationCrews:
                     if kind in NOTICE_JOBS:
                         self.notices_waiting[st][day] += 1
 
+    @property
+    def capacity(self) -> np.ndarray:
+        """Jobs the crews could have done since the last :meth:`month_stats`: int64
+        (n_stations,), shifts worked x crews x ``jobs_per_crew_day``."""
+        return self.shift_days * self.crews * self.jobs_per_crew_day
+
     def queue_lengths(self) -> np.ndarray:
         return np.array([len(q) for q in self.queues], dtype=np.int64)
 
@@ -90,25 +97,45 @@ class StationCrews:
         per crew-day would do the shifts station by station, crew by crew, each
         without yielding until its jobs are done: this does them in that order, then
         lets the shift's time pass once (a process per crew-day is 1.26 M processes a
-        year at 1 M customers).
+        year at 1 M customers). The fast model calls :meth:`serve` and
+        :meth:`end_shift` itself around its own timeout (no process per day).
         """
-        for st in range(len(self.crews)):
-            for _ in range(int(self.crews[st])):
-                self._shift(st, day, do_job)
+        self.serve(day, do_job)
         yield self.env.timeout(SHIFT_DAYS)
-        self.queue_max = np.maximum(self.queue_max, self.queue_lengths())
+        self.end_shift(day)
+
+    def serve(self, day: int, do_job: Callable[[int, int], None]) -> None:
+        """The jobs of ``day``'s shifts, station by station, crew by crew (no SimPy time).
+
+        Every crew works a shift (:attr:`capacity` counts them); a station's crews
+        take the jobs of the one queue in turn, so they do
+        ``min(queued, crews x jobs_per_crew_day)`` jobs in priority order, and a
+        station with an empty queue has nothing to do (most stations, most days).
+        """
+        self.shift_days += 1
+        if not any(self.queues):
+            return
+        for st, queue in enumerate(self.queues):
+            if queue:
+                self._shift(st, day, int(self.crews[st]) * self.jobs_per_crew_day, do_job)
+
+    def end_shift(self, day: int) -> None:
+        """After ``day``'s shifts: the longest queues, and the notices turning late."""
+        if any(self.queues):  # empty queues leave the longest (>= 0) as it is
+            np.maximum(self.queue_max, self.queue_lengths(), out=self.queue_max)
         # notices whose last allowed day ends with them still queued are late
         last = day - self.notice_allowance_days
         for st, waiting in enumerate(self.notices_waiting):
-            self.notices_due[st] += waiting.pop(last, 0)
+            if waiting:
+                self.notices_due[st] += waiting.pop(last, 0)
 
-    def _shift(self, st: int, day: int, do_job: Callable[[int, int], None]) -> None:
-        """One crew's shift at station ``st``: up to ``jobs_per_crew_day`` jobs, by priority."""
-        self.capacity[st] += self.jobs_per_crew_day
-        for _ in range(self.jobs_per_crew_day):
-            if not self.queues[st]:
+    def _shift(self, st: int, day: int, jobs: int, do_job: Callable[[int, int], None]) -> None:
+        """The shifts of station ``st`` on ``day``: up to ``jobs`` jobs, by priority."""
+        queue = self.queues[st]
+        for _ in range(jobs):
+            if not queue:
                 break
-            _, asked, cust, kind = heapq.heappop(self.queues[st])
+            _, asked, cust, kind = heapq.heappop(queue)
             do_job(cust, kind)
             if kind in NOTICE_JOBS and day - asked <= self.notice_allowance_days:
                 self.notices_due[st] += 1  # on time (a late one was counted already)
@@ -143,6 +170,6 @@ class StationCrews:
             *self.take_notice_stats(),
         )
         self.done[:] = 0
-        self.capacity[:] = 0
+        self.shift_days = 0
         self.queue_max[:] = 0
         return out

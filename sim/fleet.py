@@ -88,12 +88,11 @@ def _period_share(table: TariffTable, klass_of_tariff: list[int]) -> np.ndarray:
     shapes = np.array([HOURLY_SHAPES[c] for c in CLASS_NAMES], dtype=np.float64)
     shapes /= shapes.sum(axis=1, keepdims=True)
     out = np.zeros((table.n_tariffs, 2, 12, table.n_periods))
+    w, m, _ = np.indices((2, 12, 24))
     for t in range(table.n_tariffs):
-        shp = shapes[klass_of_tariff[t]]
-        for w in range(2):
-            for m in range(12):
-                for h in range(24):
-                    out[t, w, m, A.sched[t, w, m, h]] += shp[h]
+        shp = np.broadcast_to(shapes[klass_of_tariff[t]], (2, 12, 24))
+        # unbuffered, in (w, m, h) order: each period's shares add up hour by hour
+        np.add.at(out[t], (w, m, A.sched[t]), shp)
     return out
 
 

@@ -7,7 +7,7 @@ Each simulated day ``d`` (SimPy time in days):
   kernel call (:func:`m2c.sim.rules.fleet_day`) runs every customer's day:
   consumption, prepaid debits and trips, payments and top-ups, late fees,
   dunning triggers;
-* ``d + 0.5`` field crews (SimPy resources, :mod:`m2c.sim.crews`) work their
+* ``d + 0.5`` field crews (:mod:`m2c.sim.crews`, until ``d + 0.8``) work their
   queues: visits, notices, disconnections, reconnections, inspections;
 * ``d + 0.9`` on the last day of a month: write-offs, credit ratings, the
   credit policy, and the month's KPIs (:mod:`m2c.sim.kpi`).
@@ -30,10 +30,10 @@ import simpy.rt
 from numba import njit
 
 from m2c.core import ledger as L
-from m2c.core.units import nu_to_uy, yuan_to_fen
+from m2c.core.units import yuan_to_fen
 from m2c.sim import rules as R
 from m2c.sim.billing_run import MeterReads, billing_run, prepaid_settlement
-from m2c.sim.crews import StationCrews
+from m2c.sim.crews import SHIFT_DAYS, StationCrews
 from m2c.sim.fleet import PREPAID, Fleet, build_fleet
 from m2c.sim.inputs import (
     Calendar,
@@ -79,6 +79,9 @@ def kernel_threads(customers: int) -> Iterator[int]:
     """
     prev = numba.get_num_threads()
     use = max(1, min(prev, customers // MIN_CUSTOMERS_PER_THREAD))
+    if use == prev:  # already set (e.g. by Simulation.run around the days): nothing to undo
+        yield use
+        return
     numba.set_num_threads(use)
     try:
         yield use
@@ -87,47 +90,68 @@ def kernel_threads(customers: int) -> Iterator[int]:
 
 
 @njit(cache=True)
-def gather_day(out, cs, hit, columns, cust, val, extra, counts):
+def gather_day(out, cs, hit, columns, n_book, cust, val, extra, counts):
     """One pass over the rows of ``out`` flagged in ``hit`` (uint8 (n,), set by
     :func:`rules.fleet_day`): the nonzero entries of each of ``columns`` (int64 (k,)).
 
-    For column ``k``: customers into ``cust[k, :counts[k]]``, values into
-    ``val[k, :counts[k]]``; for the events column (``EVENTS_ROW``) also the days
-    overdue (``extra[0]``) and the notice flag (``extra[1]``).
+    ``cust`` and ``val`` are int64 (k * n,), one block of ``n`` per column: for
+    column ``k`` the customers go to ``cust[k * n:][:counts[k]]``, the values to
+    ``val[k * n:][:counts[k]]``; for the events column (``EVENTS_ROW``) also the
+    days overdue (``extra[0]``) and the notice flag (``extra[1]``). The first
+    ``n_book`` blocks (the ledger's ``DAY_BOOKINGS``) are then moved end to end to
+    the front, the day's one ledger chunk in booking order; returns its length
+    (at most ``n_book * n``: the later blocks stay where they are).
     """
+    n = out.shape[0]
     counts[:] = 0
-    for i in range(out.shape[0]):
+    for i in range(n):
         if hit[i] == 0:
             continue
         for k in range(columns.shape[0]):
             v = out[i, columns[k]]
             if v != 0:
                 m = counts[k]
-                cust[k, m] = i
-                val[k, m] = v
+                cust[k * n + m] = i
+                val[k * n + m] = v
                 counts[k] = m + 1
                 if k == EVENTS_ROW:
                     extra[0, m] = out[i, R.Out.OVERDUE]
                     extra[1, m] = cs[i, R.Field.NOTICE]
+    t = 0
+    for k in range(n_book):
+        for m in range(counts[k]):  # t <= k * n + m: moving to the front never overwrites
+            cust[t] = cust[k * n + m]
+            val[t] = val[k * n + m]
+            t += 1
+    return t
 
 
 @njit(cache=True)
-def apply_jobs(day, custs, kinds, fi, ip, cs, unpaid, recv, due, slot, tally, cost, ev, adj, extra):
+def apply_jobs(day, custs, kinds, fi, ip, cs, unpaid, recv, due, slot, tally, cost, adj, ev):
     """The crews' jobs of ``day`` in the order they were done (:func:`rules.apply_job`).
 
-    ``custs``, ``kinds`` int64 (m,): the jobs; outputs ``ev`` and ``adj`` int64
-    (m,): each job's event flags and adjustment (fen); for a job with events,
-    ``extra[0, j]`` the days overdue after it and ``extra[1, j]`` the notice flag.
-    One compiled pass instead of one Python-to-Numba call per job.
+    ``custs``, ``kinds`` int64 (m,): the jobs. Outputs, in job order: ``adj`` int64
+    (2, m) the customer and the adjustment (fen) of each job that books one; ``ev``
+    int64 (4, m) the customer, event flags, days overdue after the job and notice
+    flag of each job with events. Returns (adjustments, events) written. One
+    compiled pass instead of one Python-to-Numba call per job.
     """
+    na = 0
+    ne = 0
     for j in range(custs.shape[0]):
         i = custs[j]
         e, a = R.apply_job(i, day, kinds[j], fi, ip, cs, unpaid, recv, due, slot, tally, cost)
-        ev[j] = e
-        adj[j] = a
+        if a != 0:
+            adj[0, na] = i
+            adj[1, na] = a
+            na += 1
         if e:
-            extra[0, j] = R.days_overdue(i, day, unpaid, due)
-            extra[1, j] = cs[i, R.Field.NOTICE]
+            ev[0, ne] = i
+            ev[1, ne] = e
+            ev[2, ne] = R.days_overdue(i, day, unpaid, due)
+            ev[3, ne] = cs[i, R.Field.NOTICE]
+            ne += 1
+    return na, ne
 
 
 @dataclass
@@ -176,14 +200,15 @@ class Simulation:
         """``seconds_per_day`` paces the run in wall-clock time (simpy.rt), e.g. for HIL."""
         self.scenario = sc
         self.seed = seed
-        self.fleet: Fleet = build_fleet(sc, customers, seed)
-        self.params: Params = build_params(sc, seed)
-        #: the fixed attributes as the rules read them (sim.rules.layout FleetInt, FleetFloat)
-        self.fi, self.ff = fleet_rows(self.fleet)
-        self.cal: Calendar = build_calendar(sc.run.start, days, sc.run.warmup_days)
-        #: day index of run.start; KPIs and events leave out the warm-up before it
-        self.warmup_days = self.cal.warmup
-        self.state: State = opening_state(self.fleet, sc, self.cal, seed)
+        with kernel_threads(customers):  # the fleet's parallel draws (consumption.levels)
+            self.fleet: Fleet = build_fleet(sc, customers, seed)
+            self.params: Params = build_params(sc, seed)
+            #: the fixed attributes as the rules read them (sim.rules.layout FleetInt, FleetFloat)
+            self.fi, self.ff = fleet_rows(self.fleet)
+            self.cal: Calendar = build_calendar(sc.run.start, days, sc.run.warmup_days)
+            #: day index of run.start; KPIs and events leave out the warm-up before it
+            self.warmup_days = self.cal.warmup
+            self.state: State = opening_state(self.fleet, sc, self.cal, seed)
         self.ledger = L.Ledger(customers, self.state.opening_fen)
         self.env = (
             simpy.Environment()
@@ -216,8 +241,8 @@ class Simulation:
         self._prepared = -1
         #: the day of the month by which each station must have settled (assessment)
         self.settle_day = np.where(self.fleet.urban, a.settle_day_urban, a.settle_day_rural)
-        #: prepaid debit prices, micro-yuan/kWh by (tariff, TOU period), first tier
-        self.price_p = np.ascontiguousarray(nu_to_uy(self.fleet.table.arrays.e_price[:, :, 0]))
+        #: prepaid debit prices by tariff: TOU periods and blocks (rules.day.prepaid_price_table)
+        self.price_p = R.prepaid_price_table(self.fleet.table.arrays)
         self.events = EventLog(first_day=self.warmup_days)
         self.timings: dict[str, float] = {}
         self._gather: tuple | None = None  # gather_day buffers, allocated on first use
@@ -279,12 +304,13 @@ class Simulation:
             return
         self._prepared = d
         a = self.scenario.assessment
-        effort = np.zeros(self.fleet.n_stations, dtype=bool)
-        if a.station_effort:
-            effort = self.kpis.streak[:-1] > 0
-            if a.per_customer and a.effort_days > 0:
-                dom = int(self.cal.dom[d])
-                effort |= (dom >= self.settle_day - a.effort_days) & (dom <= self.settle_day)
+        if not a.station_effort:
+            self.st[:, R.Station.EFFORT] = 0
+            return
+        effort = self.kpis.streak[:-1] > 0
+        if a.per_customer and a.effort_days > 0:
+            dom = int(self.cal.dom[d])
+            effort |= (dom >= self.settle_day - a.effort_days) & (dom <= self.settle_day)
         self.st[:, R.Station.EFFORT] = effort
 
     def assess_deadline(self, d: int) -> None:
@@ -364,15 +390,12 @@ class Simulation:
         if not custs:
             return
         s = self.state
-        c = np.array(custs, dtype=np.int64)
-        k = np.array(kinds, dtype=np.int64)
-        ev = np.empty(c.shape[0], dtype=np.int64)
-        adj = np.empty(c.shape[0], dtype=np.int64)
-        extra = np.zeros((2, c.shape[0]), dtype=np.int64)
-        apply_jobs(
+        adj = np.empty((2, len(custs)), dtype=np.int64)
+        ev = np.empty((4, len(custs)), dtype=np.int64)
+        na, ne = apply_jobs(
             d,
-            c,
-            k,
+            np.array(custs, dtype=np.int64),
+            np.array(kinds, dtype=np.int64),
             self.fi,
             self.params.ip,
             s.cs,
@@ -382,16 +405,13 @@ class Simulation:
             int(self.cal.slot[d]),
             s.tally,
             s.cost,
-            ev,
             adj,
-            extra,
+            ev,
         )
-        nz = np.flatnonzero(adj)
-        if nz.size:
-            self.ledger.append_many(c[nz], d, L.ADJUSTMENT, adj[nz])
-        nz = np.flatnonzero(ev)
-        if nz.size:
-            self.events.add(d, c[nz], ev[nz], extra[0, nz], extra[1, nz])
+        if na:
+            self.ledger.append_many(adj[0, :na], d, L.ADJUSTMENT, adj[1, :na])
+        if ne:
+            self.events.add(d, *ev[:, :ne])
 
     def staff_columns(self, days_in_month: int) -> dict[str, np.ndarray]:
         """The month's staff and whole-cost columns per station (:mod:`m2c.sim.staff_costs`)."""
@@ -432,39 +452,37 @@ class Simulation:
 
     def book_day_outputs(self, d: int) -> None:
         """Ledger entries, events and crew jobs from ``state.out`` (one pass: gather_day)."""
+        n = self.fleet.n
         if self._gather is None:
-            n = self.fleet.n
             k = len(DAY_BOOKINGS) + 2
             self._gather = (
-                np.empty((k, n), dtype=np.int64),
-                np.empty((k, n), dtype=np.int64),
+                np.empty(k * n, dtype=np.int64),
+                np.empty(k * n, dtype=np.int64),
                 np.empty((2, n), dtype=np.int64),
                 np.zeros(k, dtype=np.int64),
             )
         cust, val, extra, counts = self._gather
-        gather_day(self.state.out, self.state.cs, self.hit, BOOK_COLUMNS, cust, val, extra, counts)
-        # one ledger chunk a day, in DAY_BOOKINGS order (the order of one chunk per kind)
-        ks = [k for k in range(len(DAY_BOOKINGS)) if counts[k]]
-        if ks:
-            self.ledger.append_many(
-                np.concatenate([cust[k, : counts[k]] for k in ks]),
-                d,
-                np.repeat(DAY_KINDS[ks], counts[ks]),
-                np.concatenate([val[k, : counts[k]] for k in ks]),
-            )
+        s = self.state
+        nb = len(DAY_BOOKINGS)
+        t = gather_day(s.out, s.cs, self.hit, BOOK_COLUMNS, nb, cust, val, extra, counts)
+        if t:  # one ledger chunk a day, in DAY_BOOKINGS order (the order of one chunk per kind)
+            kinds = np.repeat(DAY_KINDS, counts[:nb])
+            self.ledger.append_many(cust[:t], d, kinds, val[:t])
         m = int(counts[EVENTS_ROW])
         if m:
+            e = EVENTS_ROW * n
             self.events.add(
                 d,
-                cust[EVENTS_ROW, :m].copy(),
-                val[EVENTS_ROW, :m].copy(),
+                cust[e : e + m].copy(),
+                val[e : e + m].copy(),
                 extra[0, :m].copy(),
                 extra[1, :m].copy(),
             )
         m = int(counts[JOBS_ROW])
         if m:
-            ids = cust[JOBS_ROW, :m]
-            self.crews.request(d, self.fleet.station[ids], ids, val[JOBS_ROW, :m])
+            j = JOBS_ROW * n
+            ids = cust[j : j + m]
+            self.crews.request(d, self.fleet.station[ids], ids, val[j : j + m])
 
     def check_conservation(self) -> None:
         """The ledger must reproduce every balance, and the slots must agree (fen)."""
@@ -484,7 +502,8 @@ class Simulation:
         """Run the fast model over the calendar; ``progress(days_done)`` after each day."""
         t0 = time.perf_counter()
         self.start(progress)
-        self.env.run()
+        with kernel_threads(self.fleet.n):  # once for the run, not twice a day
+            self.env.run()
         self.timings["simulate_s"] = time.perf_counter() - t0
         self.check_conservation()
         return self
@@ -499,57 +518,71 @@ class Simulation:
         end = min(int(self.env.now) + days, self.cal.days)
         if end <= self.env.now:
             return False
-        self.env.run(until=end)
+        with kernel_threads(self.fleet.n):
+            self.env.run(until=end)
         return end < self.cal.days
 
     def _days(self, progress):
-        env, s = self.env, self.state
+        """The fast model's days (a SimPy process); its parallel kernels run on the
+        threads :meth:`run` and :meth:`advance` set (:func:`kernel_threads`)."""
+        env, s, cal = self.env, self.state, self.cal
         args = self.rule_args()
         written = np.zeros(self.fleet.n, dtype=np.int64)
-        for d in range(self.cal.days):
-            dv = self.day_facts(d)
-            slot = int(dv[R.DayFact.SLOT])
-            stations = self.reading_stations(d)
-            with kernel_threads(self.fleet.n):
-                if stations.size:
-                    reading = np.zeros(self.fleet.n_stations, dtype=bool)
-                    reading[stations] = True
-                    self.bill_station_day(
-                        d, np.flatnonzero(reading[self.fleet.station]), self.meters
-                    )
-                self.prepare_day(d)
-                R.fleet_day(dv, *args, self.hit)
-                self.assess_deadline(d)
-                self.book_day_outputs(d)
+        # fixed for the run (calendar, reading and settle days): looked up once, not daily
+        facts = np.stack([self.day_facts(d) for d in range(cal.days)])
+        reading = np.isin(cal.dom, self.fleet.reading_day)  # some station reads its meters
+        settling = np.isin(cal.dom, self.settle_day)  # some station's settle day
+        for d in range(cal.days):
+            self.customers_day(d, facts[d], args, bool(reading[d]), bool(settling[d]))
             yield env.timeout(0.5)
+            # the crews' shifts (sim.crews): jobs recorded, applied in order after the shift
             handler, custs, kinds = self.job_batch()
-            yield env.process(self.crews.work(d, handler))
+            self.crews.serve(d, handler)
+            yield env.timeout(SHIFT_DAYS)
+            self.crews.end_shift(d)
             self.apply_job_batch(d, custs, kinds)
-            if self.cal.month_end[d]:
+            if cal.month_end[d]:
                 yield env.timeout(0.9 - (env.now - d))
-                with kernel_threads(self.fleet.n):
-                    R.fleet_month_end(
-                        d,
-                        slot + 1,
-                        self.params.write_off_after,
-                        self.params.to_prepaid_below,
-                        self.params.to_prepaid_min_kva,
-                        self.fi,
-                        s.cs,
-                        s.unpaid,
-                        s.due,
-                        s.tally,
-                        written,
-                    )
-                    nz = np.flatnonzero(written)
-                    if nz.size:
-                        self.ledger.append_many(nz, d, L.WRITE_OFF, written[nz])
-                    self.record_kpis(d)
+                R.fleet_month_end(
+                    d,
+                    int(cal.slot[d]) + 1,
+                    self.params.write_off_after,
+                    self.params.to_prepaid_below,
+                    self.params.to_prepaid_min_kva,
+                    self.fi,
+                    s.cs,
+                    s.unpaid,
+                    s.due,
+                    s.tally,
+                    written,
+                )
+                nz = np.flatnonzero(written)
+                if nz.size:
+                    self.ledger.append_many(nz, d, L.WRITE_OFF, written[nz])
+                self.record_kpis(d)
             for hook in self.day_hooks:
                 hook(d)
             if progress is not None:
                 progress(d + 1)
             yield env.timeout(d + 1 - env.now)
+
+    def customers_day(
+        self, d: int, dv: np.ndarray, args: tuple, reading: bool, settling: bool
+    ) -> None:
+        """Day ``d`` at ``d + 0.0``: the reading day's billing (if some station
+        ``reading``), every customer's day (:func:`rules.fleet_day`, facts ``dv``,
+        ``args``: :meth:`rule_args`), the settle-day check (if some station is
+        ``settling``), and the day's bookings."""
+        if reading:
+            stations = self.reading_stations(d)
+            today = np.zeros(self.fleet.n_stations, dtype=bool)
+            today[stations] = True
+            self.bill_station_day(d, np.flatnonzero(today[self.fleet.station]), self.meters)
+        self.prepare_day(d)
+        R.fleet_day(dv, *args, self.hit)
+        if settling:
+            self.assess_deadline(d)
+        self.book_day_outputs(d)
 
 
 def simulate(

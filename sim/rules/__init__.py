@@ -27,7 +27,15 @@ Example::
     paid_today = state.out[:, Out.PAY]      # fen
 """
 
-from m2c.sim.rules.day import consume, customer_day, dispute_credit, fleet_day, supply_off
+from m2c.sim.rules.day import (
+    block_adders_fen,
+    consume,
+    customer_day,
+    dispute_credit,
+    fleet_day,
+    prepaid_price_table,
+    supply_off,
+)
 from m2c.sim.rules.dunning import apply_job, dunning_day
 from m2c.sim.rules.layout import (
     ACTION_COST,
@@ -108,6 +116,7 @@ __all__ = [
     "Tally",
     "add_charge",
     "apply_job",
+    "block_adders_fen",
     "consume",
     "customer_day",
     "customer_month_end",
@@ -118,6 +127,7 @@ __all__ = [
     "fleet_month_end",
     "postpaid_payment",
     "prepaid_day",
+    "prepaid_price_table",
     "settle",
     "supply_off",
 ]

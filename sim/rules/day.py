@@ -25,7 +25,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from m2c.core.units import energy_charge_fen
+from m2c.core.tariffs.compiled import UNBOUNDED
+from m2c.core.units import WH_PER_CKWH, energy_charge_fen, nu_to_uy
 from m2c.sim.consumption import customer_day_ckwh
 from m2c.sim.rules.dunning import court_ruling, dunning_day, negotiated_settlement
 from m2c.sim.rules.layout import (
@@ -66,8 +67,11 @@ def consume(i, dv, fi, ff, ip, shape_max, season, period_share, price_p, cs, acc
     tariff does not bill. Energy waits in ``acc`` for the next read (prepaid
     meters too: their month is settled against the bill), except what passes a
     bypassed trip device. A prepaid meter charges each period at the
-    customer's own tariff (``price_p`` micro-yuan/kWh, first tier) and the
-    monthly basic charge on the 1st.
+    customer's own tariff (``price_p``, :func:`prepaid_price_table`: the first
+    tier of each TOU period, micro-yuan/kWh, plus the tariff's block adders for
+    where the day's energy falls in its block year or month,
+    :func:`block_adders_fen`) and the monthly basic charge on the 1st; the month's
+    bill settles the difference (prepaid.settle).
     """
     prepaid = cs[i, Field.METER] == Meter.PREPAID
     metered = cs[i, Field.TAMPERED] == 0
@@ -91,6 +95,14 @@ def consume(i, dv, fi, ff, ip, shape_max, season, period_share, price_p, cs, acc
             cs[i, Field.DMAX_W] = peak_w
     tariff = fi[i, FleetInt.TARIFF]
     weekend = dv[DayFact.WEEKEND]
+    P = acc.shape[1]
+    basis = price_p[tariff, P]
+    pos = 0  # centi-kWh already counted in the tariff's block period (before today)
+    if prepaid and basis != 0:
+        for p in range(P):
+            pos += acc[i, p]  # read since the last bill
+        if basis == BLOCK_ANNUAL:
+            pos += cs[i, Field.YTD_CKWH]
     left = energy
     charge = 0
     for p in range(1, acc.shape[1]):
@@ -107,12 +119,54 @@ def consume(i, dv, fi, ff, ip, shape_max, season, period_share, price_p, cs, acc
     if not prepaid:
         return 0
     charge += energy_charge_fen(left, price_p[tariff, 0])
+    if basis != 0:
+        charge += block_adders_fen(tariff, pos, energy, price_p, P)
     if dv[DayFact.MONTH_START]:
         charge += fi[i, FleetInt.BASIC_FEN]  # two-part basic charge, debited on the 1st
     if not metered:
         cs[i, Field.UNBILLED] += charge
         charge = 0
     return charge
+
+
+#: ``TariffArrays.block_basis`` codes (core/tariffs/compiled.py)
+BLOCK_MONTHLY, BLOCK_ANNUAL = 1, 2
+
+
+def prepaid_price_table(A) -> np.ndarray:
+    """The prepaid debit's price table from a compiled tariff table: int64 (T, P + 1 +
+    2 KB), per tariff the first-tier price of each TOU period (micro-yuan/kWh), the
+    block basis (0 none, 1 monthly, 2 annual), the blocks' cumulative upper bounds
+    (centi-kWh) and their adders (micro-yuan/kWh; 0 beyond the tariff's blocks)."""
+    T, P = A.e_price.shape[:2]
+    KB = A.b_max.shape[1]
+    real = np.arange(KB)[None, :] < A.b_n[:, None]
+    out = np.zeros((T, P + 1 + 2 * KB), dtype=np.int64)
+    out[:, :P] = nu_to_uy(A.e_price[:, :, 0])
+    out[:, P] = A.block_basis
+    bounded = real & (A.b_max < UNBOUNDED)
+    out[:, P + 1 : P + 1 + KB] = np.where(bounded, A.b_max // WH_PER_CKWH, UNBOUNDED)
+    out[:, P + 1 + KB :] = np.where(real, nu_to_uy(A.b_adder), 0)
+    return out
+
+
+@njit(**RULE)
+def block_adders_fen(tariff, pos, energy, price_p, P):
+    """The block adders (fen) on ``energy`` centi-kWh consumed from position ``pos``
+    (centi-kWh already in the tariff's block year or month): each block's adder on
+    the part of [pos, pos + energy) inside the block, rounded per block."""
+    KB = (price_p.shape[1] - P - 1) // 2
+    fen = 0
+    lo = 0
+    for k in range(KB):
+        hi = price_p[tariff, P + 1 + k]
+        a = max(pos, lo)
+        b = min(pos + energy, hi)
+        adder = price_p[tariff, P + 1 + KB + k]
+        if adder != 0 and b > a:
+            fen += energy_charge_fen(b - a, adder)
+        lo = hi
+    return fen
 
 
 @njit(**RULE)

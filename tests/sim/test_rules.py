@@ -584,3 +584,36 @@ def test_rating_lawsuit_hand_computed():
         dunning.legal_action(0, 46, overdue, critical, c.ip, c.cs, c.tally, c.cost, c.out)
         assert c.cs[0, Field.LEGAL] == 0 and c.tally[0, Tally.LEGAL] == 0
         assert c.cost[0, Cost.LEGAL] == 0 and c.out[0, Out.EVENTS] == 0
+
+
+def test_prepaid_price_table_holds_periods_and_blocks():
+    """The residential tariff's annual blocks (2 760 / 4 800 kWh, adders 0 / 0.05 /
+    0.30 CNY) in centi-kWh and micro-yuan, after its period price."""
+    from m2c.core.tariffs import bundled_tariff, compile_tariffs
+    from m2c.core.tariffs.compiled import UNBOUNDED
+
+    names = ("industrial_tou_two_part", "residential_annual_tiers")
+    table = compile_tariffs([bundled_tariff(n) for n in names])
+    tab = R.prepaid_price_table(table.arrays)
+    P, KB = table.n_periods, table.n_blocks
+    res = tab[table.id_of("residential_annual_tiers")]
+    assert res[P] == 2  # annual
+    assert res[P + 1 : P + 1 + KB].tolist() == [276_000, 480_000, UNBOUNDED]
+    assert res[P + 1 + KB :].tolist() == [0, 50_000, 300_000]
+    ind = tab[table.id_of("industrial_tou_two_part")]
+    assert ind[P] == 0 and not ind[P + 1 + KB :].any()
+
+
+def test_prepaid_daily_debit_adds_the_block_adders_where_the_energy_falls():
+    """30 kWh from 2 750 kWh into the year: 10 kWh in block 1 (no adder), 20 kWh at
+    0.05 CNY = 100 fen; 10 kWh from 4 795 kWh: 5 kWh x 0.05 + 5 kWh x 0.30 = 25 + 150
+    fen; past the last bound every kWh pays 0.30 CNY."""
+    P, KB = 1, 3
+    tab = np.zeros((1, P + 1 + 2 * KB), dtype=np.int64)
+    tab[0, P] = 2
+    tab[0, P + 1 : P + 1 + KB] = [276_000, 480_000, 2**62]
+    tab[0, P + 1 + KB :] = [0, 50_000, 300_000]
+    assert R.block_adders_fen(0, 275_000, 3_000, tab, P) == 100
+    assert R.block_adders_fen(0, 479_500, 1_000, tab, P) == 175
+    assert R.block_adders_fen(0, 500_000, 1_000, tab, P) == 300
+    assert R.block_adders_fen(0, 0, 276_000, tab, P) == 0
