@@ -305,6 +305,7 @@ def bill_register(
     max_reactive_var: np.ndarray | None = None,
     backend: str = "auto",
     line_items: bool = True,
+    out: np.ndarray | None = None,
 ) -> RegisterBills:
     """Bill n customers for one billing period from register reads.
 
@@ -340,6 +341,10 @@ def bill_register(
         ``total_fen`` is computed and written (8 bytes per bill instead of
         8 x (N_LINES + P + KB)); ``lines`` is then None and the line
         properties raise.
+    out : int64 (n,), C-contiguous and writeable, sharing no memory with the inputs:
+        receives ``total_fen`` (which is then this array). A billing run that reuses
+        it from period to period spares the first write to fresh pages (the OS
+        zero-fills them: 15-20 ms for 10 M bills on the 2-core test machine).
 
     Returns
     -------
@@ -375,14 +380,22 @@ def bill_register(
         "max_reactive_var": max_reactive_var,
     }
 
+    if out is not None and n >= 0:  # (a tariff_id not 1-D: refused by the checked path)
+        _check_out(out, n, tid, e, args)
+
     def checked() -> RegisterBills:
         bills = _bill_register_checked(
             table, tariff_id, period_energy_ckwh, month=month, backend=backend, **args
         )
+        totals = bills.totals
+        if out is not None:
+            out[:] = totals
+            totals = out
         if not line_items:
-            bills = RegisterBills(
-                lines=None, energy_period_fen=None, block_line_fen=None, totals=bills.totals
+            return RegisterBills(
+                lines=None, energy_period_fen=None, block_line_fen=None, totals=totals
             )
+        bills.totals = totals
         return bills
 
     fast = (
@@ -419,7 +432,7 @@ def bill_register(
         return checked()
     A = table.arrays
     limits, refuse_t = _register_setup(table, period_demand_w is not None, days is not None)
-    out_total = np.empty(n, dtype=np.int64)
+    out_total = np.empty(n, dtype=np.int64) if out is None else out
     flags = np.empty(-(-n // REGISTER_CHUNK), dtype=np.int64)
     month0, n_days = int(month) - 1, 0 if days is None else int(days)
     inputs = (
@@ -461,6 +474,24 @@ def bill_register(
     return RegisterBills(
         lines=lines, energy_period_fen=out_period, block_line_fen=out_block, totals=out_total
     )
+
+
+def _check_out(out, n: int, tid: np.ndarray, e: np.ndarray, args: dict) -> None:
+    """Refuse an ``out`` of :func:`bill_register` that cannot receive the n totals."""
+    if not (
+        isinstance(out, np.ndarray)
+        and out.dtype == np.int64
+        and out.shape == (n,)
+        and out.flags.c_contiguous
+        and out.flags.writeable
+    ):
+        got = f"{out.dtype} {out.shape}" if isinstance(out, np.ndarray) else type(out).__name__
+        raise ValueError(
+            f"out must be a writeable C-contiguous int64 array of shape ({n},), got {got}"
+        )
+    inputs = [tid, e, *(x for x in args.values() if isinstance(x, np.ndarray))]
+    if any(np.may_share_memory(out, x) for x in inputs):
+        raise ValueError("out must not share memory with the inputs")
 
 
 def _register_setup(table: TariffTable, demand_per_period: bool, with_days: bool):

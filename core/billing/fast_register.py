@@ -17,7 +17,9 @@ differs is only how the machine runs it:
 * outputs: the total (fen) always; line items only when asked for;
 * totals only (:func:`register_totals_kernel`, what a billing run books): tariffs
   whose bill needs no tiers are billed from a per-call plan table by vectorised
-  passes (see the section "totals only" below), the others by :func:`bill_row`.
+  passes, each sub-block of customers sorted by the shape of its tariff's plan so
+  that a customer goes only through the passes of the elements its bill has (see
+  the section "totals only" below); the others by :func:`bill_row`.
 """
 
 from __future__ import annotations
@@ -450,14 +452,24 @@ def register_limits(A) -> np.ndarray:
 # plan table. The totals kernel runs that arithmetic as a few passes over sub-blocks of
 # customers, each a loop the compiler vectorises (4 customers per instruction, the plan
 # rows gathered by tariff; rounding divisions through float64 with an exact integer
-# correction, :func:`_rdiv_f`); anything else (tiers, tier scope "month", TOU demand,
+# correction, :func:`_rdiv_f`). A sub-block is first sorted by the plans' shapes (which
+# of those elements a bill has): most bills have few of them (a flat tariff: one energy
+# line; with every element run for every bill, as before, the passes cost 3 times the
+# arithmetic the bills need). Anything else (tiers, tier scope "month", TOU demand,
 # demand in hp, a negative price or input, inputs near the int64 bounds) is billed
 # again by bill_row after the exact checks.
 
 #: plan columns (see :func:`register_plan`)
 _F_SLOW, _F_MODE, _F_FIXED, _F_MIN, _F_MINY, _F_BKVA, _F_BKW, _F_FDP, _F_QP = range(9)
 _F_PFROW, _F_BANN, _F_LIME, _F_LIMD, _F_LIMC = range(9, 14)
-_F_PERIOD = 14  # then P prices, P energy bounds, KB block lows, KB highs, KB adders
+_F_SHAPE, _F_NE, _F_NB, _F_FEAT = range(14, 18)
+_F_PERIOD = 18  # then P prices, P energy bounds, KB block lows, KB highs, KB adders
+#: bits of the plan's ``_F_FEAT``: the shape has flat or reactive demand, basic charges, PF
+_FEAT_DEMAND, _FEAT_BASIC, _FEAT_PF = 1, 2, 4
+#: beyond this many shapes, plans are merged into coarser ones (see :func:`register_plan`)
+_MAX_SHAPES = 16
+#: energy periods a fast plan may have (the kernel keeps them in scratch rows)
+_NE_J = 8
 
 
 def register_plan(A, month0: int, days: int, e_scale: int, limits, refuse_t):
@@ -474,7 +486,7 @@ def register_plan(A, month0: int, days: int, e_scale: int, limits, refuse_t):
 
     Returns
     -------
-    plan : (T, 14 + 2 P + 3 KB) int64, one row per tariff: ``_F_SLOW`` 1 when the
+    plan : (T, 18 + 2 P + 3 KB) int64, one row per tariff: ``_F_SLOW`` 1 when the
         tariff's bills go through :func:`bill_row`; else the rounding mode, the fixed
         and monthly minimum charges of the period (fen, daily parts included), the
         annual minimum, prices (nano-units) of basic per kVA and per kW, flat demand
@@ -484,7 +496,12 @@ def register_plan(A, month0: int, days: int, e_scale: int, limits, refuse_t):
         them: bill_row and the exact checks); per energy period the price (per
         ``e_scale`` Wh) and the largest register value (0 beyond the tariff's periods:
         stray energy); per block of non-zero adder (first) its low and high bounds (Wh)
-        and adder (0: no block).
+        and adder (0: no block). The shape (``_F_SHAPE``: 0..G - 1 for the fast plans,
+        G for the others) is the triple energy periods (``_F_NE``), blocks of non-zero
+        adder (``_F_NB``), elements (``_F_FEAT``: ``_FEAT_DEMAND``, ``_FEAT_BASIC``,
+        ``_FEAT_PF``); beyond ``_MAX_SHAPES`` shapes, every fast plan bills every
+        period and block (at most 8 shapes). A plan of more than ``_NE_J`` energy
+        periods is slow.
     pf_table : (R + 1, 101) int64, the PF table with a row of zeros appended.
     kb : blocks the kernel walks (the most blocks of non-zero adder of any tariff).
     """
@@ -495,6 +512,7 @@ def register_plan(A, month0: int, days: int, e_scale: int, limits, refuse_t):
     e_div = NANO_PER_FEN
     ones = np.ones(T, dtype=bool)
     slow = refuse_t.astype(bool) | (A.e_scope != 0) | (A.n_dperiods > 0)
+    slow |= A.n_eperiods > _NE_J  # the kernel keeps _NE_J periods in its scratch rows
     # energy: one price per period (a single tier, unbounded from 0), never negative
     for p in range(P):
         inside = p < A.n_eperiods
@@ -566,6 +584,26 @@ def register_plan(A, month0: int, days: int, e_scale: int, limits, refuse_t):
     if T and ck * int(e_scale) >= UNBOUNDED:
         slow |= ones  # a register value could pass a one-tier bound: bill_row decides
     pl[:, _F_SLOW] = slow
+    # the shape: the elements the bill has (energy periods, blocks of non-zero adder,
+    # demand, basic, PF); the kernel runs only their passes on the customers of a shape
+    n_e = A.n_eperiods.astype(np.int64)
+    n_b = (pl[:, b0 + 2 * KB : b0 + 3 * KB] != 0).sum(axis=1)
+    feat = np.where((pl[:, _F_FDP] != 0) | (pl[:, _F_QP] != 0), _FEAT_DEMAND, 0)
+    feat |= np.where((pl[:, _F_BKVA] != 0) | (pl[:, _F_BKW] != 0), _FEAT_BASIC, 0)
+    feat |= np.where(A.pf_row >= 0, _FEAT_PF, 0)
+    fast = np.flatnonzero(~slow)
+    keys = sorted({(int(n_e[t]), int(n_b[t]), int(feat[t])) for t in fast})
+    if len(keys) > _MAX_SHAPES:  # fewer shapes (8 at most): every period and block
+        n_e[:] = P
+        n_b[:] = kb
+        keys = sorted({(P, kb, int(feat[t])) for t in fast})
+    ids = {k: i for i, k in enumerate(keys)}
+    pl[:, _F_NE] = n_e
+    pl[:, _F_NB] = n_b
+    pl[:, _F_FEAT] = feat
+    pl[:, _F_SHAPE] = len(keys)  # a slow plan's shape: after the fast ones
+    for t in fast:
+        pl[t, _F_SHAPE] = ids[(int(n_e[t]), int(n_b[t]), int(feat[t]))]
     return pl, pf_table, kb
 
 
@@ -578,27 +616,27 @@ def _py_rdiv(numer: int, denom: int, mode: int) -> int:
     return -q if numer < 0 else q
 
 
-@njit(cache=True, nogil=True, inline="always")
-def _rdiv_pos(numer, denom, mode):
-    """:func:`_rdiv` for ``0 <= numer < 2^63``: no sign to handle, no branch."""
-    a = np.uint64(numer)
-    d = np.uint64(denom)
-    q = a // d
-    twice = (a - q * d) << _U1
-    up = (twice > d) | ((twice == d) & ((mode == 0) | ((q & _U1) == _U1)))
-    return np.int64(q + np.uint64(up))
-
-
 #: customers per sub-block of :func:`register_totals_kernel` (its scratch rows stay in L1)
-_SUB = 512
-#: scratch rows: tariff, ok, mode, energy sum, energy fen, ytd, max demand, capacity,
-#: reactive, max reactive demand, total, blocks' start
-_S_T, _S_OK, _S_MODE, _S_TE, _S_EF, _S_YTD, _S_DMAX, _S_CAP, _S_Q, _S_QM, _S_TOT = range(11)
-_S_START = 11
-#: scratch row stride: not a multiple of 4 KiB / rows, so that a store to one row and a
-#: load from another do not alias in the store buffer (4K aliasing)
-_ROW = _SUB + 8
-_SCRATCH = 12 * _ROW
+_SUB = 256
+#: each shape's run of a sorted sub-block starts at a multiple of _PAD customers, so that
+#: its passes' vector loops (4 customers per instruction, 2 interleaved) need no scalar
+#: remainder: a run is padded with copies of its first customer
+_PAD = 8
+#: scratch row strides (customer order j; shape order k, with the pads): not a multiple
+#: of 4 KiB / rows, so that a store to one row and a load from another do not alias in
+#: the store buffer (4K aliasing)
+_ROWJ = _SUB + 8
+_ROWK = _SUB + _PAD * _MAX_SHAPES + 8
+#: rows in the customers' order j: ytd, max demand, capacity, reactive, max reactive
+#: demand (the inputs), the offset of the tariff's plan row, energy sum, shape, place k in
+#: the sorted sub-block, energy of periods 0.._NE_J - 1
+_J_YTD, _J_DMAX, _J_CAP, _J_Q, _J_QM, _J_T, _J_TE, _J_SH, _J_RANK, _J_E = range(10)
+_J_SCRATCH = (_J_E + _NE_J) * _ROWJ
+#: rows in the shape order k: the customer's j, plan row offset, rounding mode, energy
+#: fen, energy of the tariff's periods, demand fen, basic fen, PF fen, total, 1 when
+#: bill_row must bill
+_K_J, _K_T, _K_MODE, _K_EF, _K_ES, _K_DEM, _K_BAS, _K_PF, _K_TOT, _K_BAD = range(10)
+_K_SCRATCH = 10 * _ROWK
 
 
 @intrinsic
@@ -659,15 +697,16 @@ def _prefetch_rows(arr, r0, r1, write):
 
 @njit(cache=True, nogil=True, inline="always")
 def _rdiv_f(x, d, inv_d, mode):
-    """:func:`_rdiv_pos` without an integer division, so that a loop of it vectorises.
+    """:func:`_rdiv` for ``0 <= x < 2^63`` without an integer division, so that a loop
+    of it vectorises.
 
-    ``0 <= x < 2^63``, ``d`` even, ``10^6 <= d < 2^40``, ``inv_d`` = :func:`_inv_below`
-    of ``d``. Rounding half-up is the floor of ``y = x + d / 2`` over ``d`` (unsigned:
-    no overflow); ``float(y) x inv_d`` is below ``y / d`` (``inv_d`` is 1 / d lowered by
-    2^-48 relative, more than the three roundings of 2^-53 can add back) and within
-    2^-47 relative of it, i.e. within 0.25 of a quotient below 2^45: its truncation
-    is the floor or one less, which the exact remainder corrects. A remainder of 0 is
-    an exact half: half-even then takes the even neighbour.
+    ``d`` even, ``10^6 <= d < 2^40``, ``inv_d`` = :func:`_inv_below` of ``d``. Rounding
+    half-up is the floor of ``y = x + d / 2`` over ``d`` (unsigned: no overflow);
+    ``float(y) x inv_d`` is below ``y / d`` (``inv_d`` is 1 / d lowered by 2^-48
+    relative, more than the three roundings of 2^-53 can add back) and within 2^-47
+    relative of it, i.e. within 0.25 of a quotient below 2^45: its truncation is the
+    floor or one less, which the exact remainder corrects. A remainder of 0 is an
+    exact half: half-even then takes the even neighbour.
     """
     y = np.uint64(x) + np.uint64(d >> 1)
     ud = np.uint64(d)
@@ -691,157 +730,261 @@ _INV_PPM = _inv_below(1_000_000)
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _load(S, row, src, b, m, have, default):
-    """Scratch row ``row`` = ``src[b:b + m]``, or ``default`` when the input is absent."""
-    off = row * _ROW
+def _j(row):
+    """Offset of the customer-order scratch row ``row`` (unsigned, as :func:`_k`)."""
+    return np.uint64(row * _ROWJ)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _k(row):
+    """Offset of the shape-order scratch row ``row``, unsigned: an unsigned index needs no
+    check for a negative value, so that the loops over a run (from a start known only at
+    run time) vectorise."""
+    return np.uint64(row * _ROWK)
+
+
+# The passes of one sub-block. First, in the customers' order (j), passes check the
+# inputs against the fast path's bounds (common to all plans; the energy sum against its
+# plan's in the last pass), sum the energy and gives each customer its plan's shape (G,
+# one past the last, when its tariff or inputs need bill_row); a counting sort then puts
+# the customers of each shape together (order k), and each shape's run is billed by the
+# passes of the elements that shape has only, each a loop over the run that the compiler
+# vectorises (the tariff's constants gathered from its plan row, ``plan1`` = the plan
+# flattened, at the row's offset); last, the totals go back in the customers' order.
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _src(arr, have, b, dflt):
+    """An input and the offset of the sub-block in it, or ``dflt`` (a sub-block of the
+    default value) when the input is absent."""
     if have:
-        for j in range(m):
-            S[off + j] = src[b + j]
-    else:
-        for j in range(m):
-            S[off + j] = default
+        return arr, np.uint64(b)
+    return dflt, np.uint64(0)
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _pass_tariff(S, tariff_id, energy, b, m, T, plan, ck, e_scale):
-    """Tariff row, plan, the checks of the 1-D inputs (the fast path's bounds), where
-    the blocks start (Wh: the year's energy before this bill for annual blocks, else 0)
-    and energy period 0."""
-    P = energy.shape[1]
-    for j in range(m):
-        t = tariff_id[b + j]
+def _lin(SJ, tariff_id, b, m, ins, T, plan1, W, ck, lim_d, lim_c, G):
+    """Tariff, shape (before the energy checks), the inputs into their rows."""
+    ytd_a, ytd_o, dmax_a, dmax_o, cap_a, cap_o, q_a, q_o, qm_a, qm_o = ins
+    ub = np.uint64(b)
+    for j in range(np.uint64(m)):
+        t = tariff_id[ub + j]
         ok = np.uint64(t) < np.uint64(T)
-        tu = np.uint64(t) if ok else np.uint64(0)
-        ok &= plan[tu, _F_SLOW] == 0
-        ok &= np.uint64(S[_S_YTD * _ROW + j] + ck) <= np.uint64(2 * ck)
-        ok &= np.uint64(S[_S_Q * _ROW + j] + ck) <= np.uint64(2 * ck)
-        limd = np.uint64(plan[tu, _F_LIMD])
-        ok &= np.uint64(S[_S_DMAX * _ROW + j]) <= limd
-        ok &= np.uint64(S[_S_QM * _ROW + j] + 1) <= limd + _U1
-        ok &= np.uint64(S[_S_CAP * _ROW + j]) <= np.uint64(plan[tu, _F_LIMC])
-        mode = plan[tu, _F_MODE]
-        e = energy[np.uint64(b + j), 0]
-        ok &= np.uint64(e) <= np.uint64(plan[tu, _F_PERIOD + P])
-        S[_S_T * _ROW + j] = np.int64(tu)
-        S[_S_OK * _ROW + j] = np.int64(ok)
-        S[_S_MODE * _ROW + j] = mode
-        S[_S_TE * _ROW + j] = e
-        S[_S_EF * _ROW + j] = _rdiv_f(e * plan[tu, _F_PERIOD], _E_TO_FEN, _INV_E, mode)
-        S[_S_START * _ROW + j] = S[_S_YTD * _ROW + j] * e_scale * plan[tu, _F_BANN]
+        to = np.uint64(t) * np.uint64(W) if ok else np.uint64(0)
+        ytd = ytd_a[ytd_o + j]
+        dmax = dmax_a[dmax_o + j]
+        cap = cap_a[cap_o + j]
+        q = q_a[q_o + j]
+        qm = qm_a[qm_o + j]
+        ok &= np.uint64(ytd + ck) <= np.uint64(2 * ck)
+        ok &= np.uint64(q + ck) <= np.uint64(2 * ck)
+        ok &= np.uint64(dmax) <= lim_d
+        ok &= np.uint64(qm + 1) <= lim_d + _U1
+        ok &= np.uint64(cap) <= lim_c
+        SJ[_j(_J_YTD) + j] = ytd
+        SJ[_j(_J_DMAX) + j] = dmax
+        SJ[_j(_J_CAP) + j] = cap
+        SJ[_j(_J_Q) + j] = q
+        SJ[_j(_J_QM) + j] = qm
+        SJ[_j(_J_T) + j] = np.int64(to)
+        SJ[_j(_J_TE) + j] = 0
+        SJ[_j(_J_SH) + j] = plan1[to + _F_SHAPE] if ok else G
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _pass_energy(S, energy, p, b, m, plan):
-    """Energy period ``p``: its checks, the energy sum and the period's fen."""
-    P = energy.shape[1]
-    for j in range(m):
-        tu = np.uint64(S[_S_T * _ROW + j])
-        e = energy[np.uint64(b + j), p]
-        S[_S_OK * _ROW + j] &= np.int64(np.uint64(e) <= np.uint64(plan[tu, _F_PERIOD + P + p]))
-        S[_S_TE * _ROW + j] += e
-        nu = e * plan[tu, _F_PERIOD + p]  # the plan's price is per e_scale Wh
-        S[_S_EF * _ROW + j] += _rdiv_f(nu, _E_TO_FEN, _INV_E, S[_S_MODE * _ROW + j])
+def _lin_energy(SJ, energy, p, two, keep, b, m, ck, G):
+    """Energy column ``p`` (and ``p + 1`` when ``two``): checks, the energy sum, and the
+    columns kept in their rows when ``keep`` (literals)."""
+    ub = np.uint64(b)
+    for j in range(np.uint64(m)):
+        e = energy[ub + j, p]
+        bad = np.uint64(e) > np.uint64(ck)
+        if keep:
+            SJ[_j(_J_E + p) + j] = e
+        if two:
+            e1 = energy[ub + j, p + 1]
+            bad |= np.uint64(e1) > np.uint64(ck)
+            e += e1
+            if keep:
+                SJ[_j(_J_E + p + 1) + j] = e1
+        SJ[_j(_J_TE) + j] += e
+        sh = SJ[_j(_J_SH) + j]
+        SJ[_j(_J_SH) + j] = G if bad else sh
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _pass_energy2(S, energy, p, b, m, plan):
-    """Energy periods ``p`` and ``p + 1`` (:func:`_pass_energy` twice, one pass)."""
-    P = energy.shape[1]
-    for j in range(m):
-        tu = np.uint64(S[_S_T * _ROW + j])
-        mode = S[_S_MODE * _ROW + j]
-        i = np.uint64(b + j)
-        e0 = energy[i, p]
-        e1 = energy[i, p + 1]
-        ok = np.uint64(e0) <= np.uint64(plan[tu, _F_PERIOD + P + p])
-        ok &= np.uint64(e1) <= np.uint64(plan[tu, _F_PERIOD + P + p + 1])
-        S[_S_OK * _ROW + j] &= np.int64(ok)
-        S[_S_TE * _ROW + j] += e0 + e1
-        f = _rdiv_f(e0 * plan[tu, _F_PERIOD + p], _E_TO_FEN, _INV_E, mode)
-        f += _rdiv_f(e1 * plan[tu, _F_PERIOD + p + 1], _E_TO_FEN, _INV_E, mode)
-        S[_S_EF * _ROW + j] += f
-
-
-@njit(cache=True, nogil=True, inline="always")
-def _pass_demand(S, dper_w, p, b, m, plan):
+def _lin_demand(SJ, dper_w, p, b, m, lim_d, G):
     """TOU demand column ``p``: within the fast path's demand bound."""
-    for j in range(m):
-        tu = np.uint64(S[_S_T * _ROW + j])
-        d = dper_w[b + j, p]
-        ad = np.uint64(d if d >= 0 else -d)
-        S[_S_OK * _ROW + j] &= np.int64(ad <= np.uint64(plan[tu, _F_LIMD]))
+    for j in range(np.uint64(m)):
+        d = dper_w[np.uint64(b) + j, p]
+        if np.uint64(d if d >= 0 else -d) > lim_d:
+            SJ[_j(_J_SH) + j] = G
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _pass_block(S, k, m, plan, b0, KB, e_scale):
-    """Block ``k`` (bill_row's loop; lo = the previous bound, adder 0 = no block)."""
-    for j in range(m):
-        tu = np.uint64(S[_S_T * _ROW + j])
-        start = S[_S_START * _ROW + j]
-        end = start + S[_S_TE * _ROW + j] * e_scale
-        lo = plan[tu, b0 + k]
-        hi = plan[tu, b0 + KB + k]
-        a = min(max(end, lo), hi) - min(max(start, lo), hi)
-        a = max(a, 0)
-        nu = a * plan[tu, b0 + 2 * KB + k]
-        S[_S_EF * _ROW + j] += _rdiv_f(nu, _E_TO_FEN, _INV_E, S[_S_MODE * _ROW + j])
+def _sort(SJ, SK, m, ends, G):
+    """Counting sort of the sub-block by shape: ``SK[_K_J]`` the customers (j) in shape
+    order, each shape's run from a multiple of ``_PAD`` (pads: its first customer),
+    ``SJ[_J_RANK]`` each customer's place k; ``ends[s]`` = the end of shape s's run."""
+    for s in range(G + 1):
+        ends[s] = 0
+    for j in range(np.uint64(m)):
+        ends[SJ[_j(_J_SH) + j]] += 1
+    acc = np.int64(0)
+    for s in range(G + 1):
+        c = ends[s]
+        ends[s] = acc
+        acc = (acc + c + _PAD - 1) & -_PAD
+    for j in range(np.uint64(m)):
+        s = SJ[_j(_J_SH) + j]
+        k = ends[s]
+        ends[s] = k + 1
+        SK[_k(_K_J) + np.uint64(k)] = np.int64(j)
+        SJ[_j(_J_RANK) + j] = k
+    r0 = np.int64(0)
+    for s in range(G):
+        r1 = ends[s]
+        for k in range(np.uint64(r1), np.uint64((r1 + _PAD - 1) & -_PAD)):
+            SK[_k(_K_J) + k] = SK[_k(_K_J) + np.uint64(r0)]
+        r0 = (r1 + _PAD - 1) & -_PAD
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _pass_block2(S, k, m, plan, b0, KB, e_scale):
-    """Blocks ``k`` and ``k + 1`` (:func:`_pass_block` twice, one pass)."""
-    for j in range(m):
-        tu = np.uint64(S[_S_T * _ROW + j])
-        mode = S[_S_MODE * _ROW + j]
-        start = S[_S_START * _ROW + j]
-        end = start + S[_S_TE * _ROW + j] * e_scale
-        f = np.int64(0)
-        for kk in range(2):
-            lo = plan[tu, b0 + k + kk]
-            hi = plan[tu, b0 + KB + k + kk]
+def _k_energy(SJ, SK, p, two, init, r0, r1, plan1):
+    """Run r0:r1: the fen and energy of period ``p`` (and ``p + 1`` when ``two``) added to
+    the energy fen and energy; with ``init`` (``p`` = 0), the first pass: plan row, mode,
+    the other lines 0. (``two`` and ``init`` are literals at every call.)"""
+    for k in range(np.uint64(r0), np.uint64(r1)):
+        j = np.uint64(SK[_k(_K_J) + k])
+        if init:
+            to = np.uint64(SJ[_j(_J_T) + j])
+            mode = plan1[to + _F_MODE]
+        else:
+            to = np.uint64(SK[_k(_K_T) + k])
+            mode = SK[_k(_K_MODE) + k]
+        e = SJ[_j(_J_E + p) + j]
+        f = _rdiv_f(e * plan1[to + _F_PERIOD + p], _E_TO_FEN, _INV_E, mode)
+        if two:
+            e1 = SJ[_j(_J_E + p + 1) + j]
+            e += e1
+            f += _rdiv_f(e1 * plan1[to + _F_PERIOD + p + 1], _E_TO_FEN, _INV_E, mode)
+        if init:
+            SK[_k(_K_T) + k] = np.int64(to)
+            SK[_k(_K_MODE) + k] = mode
+            SK[_k(_K_EF) + k] = f
+            SK[_k(_K_ES) + k] = e
+            SK[_k(_K_DEM) + k] = 0
+            SK[_k(_K_BAS) + k] = 0
+            SK[_k(_K_PF) + k] = 0
+        else:
+            SK[_k(_K_EF) + k] += f
+            SK[_k(_K_ES) + k] += e
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _k_energies(SJ, SK, ne, r0, r1, plan1):
+    """Run r0:r1: energy periods 0..ne - 1 (from their rows)."""
+    if ne >= 2:
+        _k_energy(SJ, SK, 0, True, True, r0, r1, plan1)
+    else:
+        _k_energy(SJ, SK, 0, False, True, r0, r1, plan1)
+    for p in range(2, ne - 1, 2):
+        _k_energy(SJ, SK, p, True, False, r0, r1, plan1)
+    if ne > 2 and ne % 2 == 1:
+        _k_energy(SJ, SK, ne - 1, False, False, r0, r1, plan1)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _k_block(SJ, SK, k0, two, r0, r1, plan1, b0, KB, e_scale):
+    """Run r0:r1: block ``k0`` (and ``k0 + 1`` when ``two``; bill_row's loop: lo = the
+    previous bound, adder 0 = no block) added to the energy fen."""
+    for k in range(np.uint64(r0), np.uint64(r1)):
+        j = np.uint64(SK[_k(_K_J) + k])
+        to = np.uint64(SK[_k(_K_T) + k])
+        mode = SK[_k(_K_MODE) + k]
+        start = SJ[_j(_J_YTD) + j] * e_scale * plan1[to + _F_BANN]
+        end = start + SJ[_j(_J_TE) + j] * e_scale
+        lo = plan1[to + b0 + k0]
+        hi = plan1[to + b0 + KB + k0]
+        a = max(min(max(end, lo), hi) - min(max(start, lo), hi), 0)
+        f = _rdiv_f(a * plan1[to + b0 + 2 * KB + k0], _E_TO_FEN, _INV_E, mode)
+        if two:
+            lo = plan1[to + b0 + k0 + 1]
+            hi = plan1[to + b0 + KB + k0 + 1]
             a = max(min(max(end, lo), hi) - min(max(start, lo), hi), 0)
-            f += _rdiv_f(a * plan[tu, b0 + 2 * KB + k + kk], _E_TO_FEN, _INV_E, mode)
-        S[_S_EF * _ROW + j] += f
+            f += _rdiv_f(a * plan1[to + b0 + 2 * KB + k0 + 1], _E_TO_FEN, _INV_E, mode)
+        SK[_k(_K_EF) + k] += f
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _pass_bill(S, m, plan, pf_table, e_scale):
-    """Demand, basic, PF, fixed and minimum charges: the total (fen) of each fast bill."""
+def _k_demand(SJ, SK, r0, r1, plan1):
+    """Run r0:r1: flat demand (kW, one tier) and reactive demand."""
+    for k in range(np.uint64(r0), np.uint64(r1)):
+        j = np.uint64(SK[_k(_K_J) + k])
+        to = np.uint64(SK[_k(_K_T) + k])
+        mode = SK[_k(_K_MODE) + k]
+        dmax = SJ[_j(_J_DMAX) + j]
+        qm = max(SJ[_j(_J_QM) + j], 0)
+        dem = _rdiv_f(dmax * plan1[to + _F_FDP], _E_TO_FEN, _INV_E, mode)
+        dem += _rdiv_f(qm * plan1[to + _F_QP], _E_TO_FEN, _INV_E, mode)
+        SK[_k(_K_DEM) + k] = dem
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _k_basic(SJ, SK, r0, r1, plan1):
+    """Run r0:r1: basic charges per kVA of capacity and per kW of demand."""
+    for k in range(np.uint64(r0), np.uint64(r1)):
+        j = np.uint64(SK[_k(_K_J) + k])
+        to = np.uint64(SK[_k(_K_T) + k])
+        mode = SK[_k(_K_MODE) + k]
+        basic = _rdiv_f(SJ[_j(_J_CAP) + j] * plan1[to + _F_BKVA], NANO_PER_FEN, _INV_N, mode)
+        basic += _rdiv_f(SJ[_j(_J_DMAX) + j] * plan1[to + _F_BKW], _E_TO_FEN, _INV_E, mode)
+        SK[_k(_K_BAS) + k] = basic
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _k_pf(SJ, SK, r0, r1, plan1, pf_table, e_scale):
+    """Run r0:r1: the PF adjustment (unknown reactive energy: the table's row of zeros)."""
     R = np.uint64(pf_table.shape[0] - 1)
-    for j in range(m):
-        tu = np.uint64(S[_S_T * _ROW + j])
-        mode = S[_S_MODE * _ROW + j]
-        dmax = S[_S_DMAX * _ROW + j]
-        ef = S[_S_EF * _ROW + j]
-        dem = _rdiv_f(dmax * plan[tu, _F_FDP], _E_TO_FEN, _INV_E, mode)
-        dem += _rdiv_f(max(S[_S_QM * _ROW + j], 0) * plan[tu, _F_QP], _E_TO_FEN, _INV_E, mode)
-        basic = _rdiv_f(S[_S_CAP * _ROW + j] * plan[tu, _F_BKVA], NANO_PER_FEN, _INV_N, mode)
-        basic += _rdiv_f(dmax * plan[tu, _F_BKW], _E_TO_FEN, _INV_E, mode)
-        # PF: no branch on the tariff (no PF row, or unknown reactive: a row of zeros)
-        q = S[_S_Q * _ROW + j]
-        te = S[_S_TE * _ROW + j]
-        S[_S_OK * _ROW + j] &= np.int64(te <= plan[tu, _F_LIME])
-        pf = _pf(te * e_scale, max(q, 0) * e_scale)
-        row = np.uint64(plan[tu, _F_PFROW]) if q >= 0 else R
-        adj = pf_table[row, np.uint64(pf)] * (basic + ef)
+    for k in range(np.uint64(r0), np.uint64(r1)):
+        j = np.uint64(SK[_k(_K_J) + k])
+        to = np.uint64(SK[_k(_K_T) + k])
+        mode = SK[_k(_K_MODE) + k]
+        q = SJ[_j(_J_Q) + j]
+        pf = _pf(SJ[_j(_J_TE) + j] * e_scale, max(q, 0) * e_scale)
+        row = np.uint64(plan1[to + _F_PFROW]) if q >= 0 else R
+        adj = pf_table[row, np.uint64(pf)] * (SK[_k(_K_BAS) + k] + SK[_k(_K_EF) + k])
         aa = np.int64(adj if adj >= 0 else -adj)
         pf_fen = _rdiv_f(aa, 1_000_000, _INV_PPM, mode)
-        pf_fen = pf_fen if adj >= 0 else -pf_fen
-        subtotal = ef + dem + basic + pf_fen + plan[tu, _F_FIXED]
-        low = plan[tu, _F_MIN]
-        short = low - subtotal
-        S[_S_TOT * _ROW + j] = subtotal + (short if (low > 0) & (short > 0) else 0)
+        SK[_k(_K_PF) + k] = pf_fen if adj >= 0 else -pf_fen
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _pass_year(S, ytd_billed, b, m, plan, have_billed):
-    """The annual minimum on the year's last bill."""
-    for j in range(m):
-        tu = np.uint64(S[_S_T * _ROW + j])
-        total = S[_S_TOT * _ROW + j]
-        year = (ytd_billed[b + j] if have_billed else np.int64(0)) + total
-        my = plan[tu, _F_MINY]
-        S[_S_TOT * _ROW + j] = total + (my - year if (my > 0) & (year < my) else 0)
+def _k_total(SJ, SK, r0, r1, end, plan1, ytd_billed, b, year_end, have_billed):
+    """Run r0:r1 (``end``: without its pads): fixed and minimum charges, the total (fen);
+    on the year's last bill (``year_end``, a literal) the annual minimum. Marks (and
+    counts) the customers bill_row must bill: energy in a column beyond their tariff's
+    periods, or an energy sum beyond their plan's bound."""
+    bad = np.int64(0)
+    for k in range(np.uint64(r0), np.uint64(r1)):
+        j = np.uint64(SK[_k(_K_J) + k])
+        to = np.uint64(SK[_k(_K_T) + k])
+        subtotal = SK[_k(_K_EF) + k] + SK[_k(_K_DEM) + k] + SK[_k(_K_BAS) + k]
+        subtotal += SK[_k(_K_PF) + k] + plan1[to + _F_FIXED]
+        low = plan1[to + _F_MIN]
+        short = low - subtotal
+        total = subtotal + (short if (low > 0) & (short > 0) else 0)
+        if year_end:
+            year = (ytd_billed[np.uint64(b) + j] if have_billed else np.int64(0)) + total
+            my = plan1[to + _F_MINY]
+            total += my - year if (my > 0) & (year < my) else 0
+        SK[_k(_K_TOT) + k] = total
+        te = SJ[_j(_J_TE) + j]
+        x = (SK[_k(_K_ES) + k] != te) | (te > plan1[to + _F_LIME])
+        x = np.int64(x & (k < np.uint64(end)))
+        SK[_k(_K_BAD) + k] = x
+        bad += x
+    return bad
 
 
 @njit(cache=True, parallel=True)
@@ -871,12 +1014,13 @@ def register_totals_kernel(
     """Register-read bill totals (fen) only: :func:`register_kernel` with no line items.
 
     Arguments as :func:`register_kernel` plus ``plan``, ``pf_table`` and ``kb`` from
-    :func:`register_plan`. Customers are billed in sub-blocks of ``_SUB``: a few
-    passes, each a loop over the sub-block's customers that the compiler vectorises
-    (the tariff's constants gathered from its plan row), bill every customer as if
-    its tariff's plan were fast, checking the inputs against the plan's bounds; a
-    customer whose plan is not fast or whose inputs leave the bounds is then billed
-    again through the exact checks and :func:`bill_row`.
+    :func:`register_plan`. Customers are billed in sub-blocks of ``_SUB``: a pass
+    in the customers' order checks the inputs against the fast path's bounds and gives
+    each customer its plan's shape; the sub-block is sorted by shape, and each shape's
+    customers are billed by the passes of the elements that shape has, each a loop the
+    compiler vectorises (the tariff's constants gathered from its plan row). A customer
+    whose plan is not fast or whose inputs leave the bounds is billed through the exact
+    checks and :func:`bill_row`.
     """
     n = tariff_id.shape[0]
     T = refuse_t.shape[0]
@@ -893,9 +1037,29 @@ def register_totals_kernel(
     none = np.zeros((0, 0), dtype=np.int64)
     nchunks = out_flag.shape[0]
     b0 = _F_PERIOD + 2 * P
-    KB = (plan.shape[1] - b0) // 3
+    W = plan.shape[1]
+    KB = (W - b0) // 3
+    plan1 = np.ascontiguousarray(plan).reshape(-1)
+    # shapes of the fast plans: 0..G - 1 (G: bill_row); the demand and capacity bounds
+    # of the fast path, common to all plans (beyond them, bill_row and the exact checks)
+    G = np.int64(0)
+    lim_d = np.uint64(INT64_MAX)
+    lim_c = np.uint64(INT64_MAX)
+    for t in range(T):
+        if plan[t, _F_SLOW] == 0:
+            G = max(G, plan[t, _F_SHAPE] + 1)
+            lim_d = min(lim_d, np.uint64(plan[t, _F_LIMD]))
+            lim_c = min(lim_c, np.uint64(plan[t, _F_LIMC]))
+        else:
+            G = max(G, plan[t, _F_SHAPE])
+    if G > _MAX_SHAPES:
+        raise ValueError("register_totals_kernel: more shapes than its scratch rows hold")
     for c in prange(nchunks):
-        S = carray(_stack_i64(_SCRATCH), (_SCRATCH,))
+        SJ = carray(_stack_i64(_J_SCRATCH), (_J_SCRATCH,))
+        SK = carray(_stack_i64(_K_SCRATCH), (_K_SCRATCH,))
+        ends = np.empty(G + 1, dtype=np.int64)
+        zeros = np.zeros(_SUB, dtype=np.int64)  # an absent input's sub-block
+        unknown = np.full(_SUB, -1, dtype=np.int64)
         first = np.int64(-1)
         hi_i = min(n, (c + 1) * CHUNK)
         for b in range(c * CHUNK, hi_i, _SUB):
@@ -912,49 +1076,78 @@ def register_totals_kernel(
             _prefetch_rows(qmax_var, nb, ne, 0)
             _prefetch_rows(dper_w, nb, ne, 0)
             _prefetch_rows(out_total, nb, ne, 1)
-            _load(S, _S_YTD, ytd_energy, b, m, have_ytd, 0)
-            _load(S, _S_DMAX, dmax_w, b, m, have_dmax, 0)
-            _load(S, _S_CAP, cap_kva, b, m, have_cap, 0)
-            _load(S, _S_Q, reactive, b, m, have_q, -1)
-            _load(S, _S_QM, qmax_var, b, m, have_qmax, -1)
-            _pass_tariff(S, tariff_id, energy, b, m, T, plan, ck, e_scale)
-            for p in range(1, P - 1, 2):
-                _pass_energy2(S, energy, p, b, m, plan)
-            if P % 2 == 0:
-                _pass_energy(S, energy, P - 1, b, m, plan)
+            ytd_a, ytd_o = _src(ytd_energy, have_ytd, b, zeros)
+            dmax_a, dmax_o = _src(dmax_w, have_dmax, b, zeros)
+            cap_a, cap_o = _src(cap_kva, have_cap, b, zeros)
+            q_a, q_o = _src(reactive, have_q, b, unknown)
+            qm_a, qm_o = _src(qmax_var, have_qmax, b, unknown)
+            ins = (ytd_a, ytd_o, dmax_a, dmax_o, cap_a, cap_o, q_a, q_o, qm_a, qm_o)
+            _lin(SJ, tariff_id, b, m, ins, T, plan1, W, ck, lim_d, lim_c, G)
+            # energy columns, two a pass; the first _NE_J kept in rows for the runs
+            nk = min(P, _NE_J)
+            for p in range(0, nk - 1, 2):
+                _lin_energy(SJ, energy, p, True, True, b, m, ck, G)
+            if nk % 2 == 1:
+                _lin_energy(SJ, energy, nk - 1, False, True, b, m, ck, G)
+            for p in range(nk, P):
+                _lin_energy(SJ, energy, p, False, False, b, m, ck, G)
             for p in range(PD):
-                _pass_demand(S, dper_w, p, b, m, plan)
-            for k in range(0, kb - 1, 2):
-                _pass_block2(S, k, m, plan, b0, KB, e_scale)
-            if kb % 2 == 1:
-                _pass_block(S, kb - 1, m, plan, b0, KB, e_scale)
-            _pass_bill(S, m, plan, pf_table, e_scale)
-            if year_end:
-                _pass_year(S, ytd_billed, b, m, plan, have_billed)
+                _lin_demand(SJ, dper_w, p, b, m, lim_d, G)
+            _sort(SJ, SK, m, ends, G)
+            r0 = np.int64(0)
             bad = np.int64(0)
-            for j in range(m):
-                out_total[b + j] = S[_S_TOT * _ROW + j]
-                bad += 1 - S[_S_OK * _ROW + j]
-            if bad == 0:
-                continue
-            for j in range(m):  # the customers the fast passes could not bill
-                if S[_S_OK * _ROW + j] != 0:
+            for s in range(G):
+                end = ends[s]
+                r1 = (end + _PAD - 1) & -_PAD
+                if end > r0:
+                    # the shape's elements, from the plan row of its first customer
+                    t0 = SJ[_j(_J_T) + np.uint64(SK[_k(_K_J) + np.uint64(r0)])]
+                    ne_ = plan1[t0 + _F_NE]
+                    nb_ = plan1[t0 + _F_NB]
+                    feat = plan1[t0 + _F_FEAT]
+                    _k_energies(SJ, SK, ne_, r0, r1, plan1)
+                    for k in range(0, nb_ - 1, 2):
+                        _k_block(SJ, SK, k, True, r0, r1, plan1, b0, KB, e_scale)
+                    if nb_ % 2 == 1:
+                        _k_block(SJ, SK, nb_ - 1, False, r0, r1, plan1, b0, KB, e_scale)
+                    if feat & _FEAT_DEMAND:
+                        _k_demand(SJ, SK, r0, r1, plan1)
+                    if feat & _FEAT_BASIC:
+                        _k_basic(SJ, SK, r0, r1, plan1)
+                    if feat & _FEAT_PF:
+                        _k_pf(SJ, SK, r0, r1, plan1, pf_table, e_scale)
+                    if year_end:
+                        bad += _k_total(
+                            SJ, SK, r0, r1, end, plan1, ytd_billed, b, True, have_billed
+                        )
+                    else:
+                        bad += _k_total(
+                            SJ, SK, r0, r1, end, plan1, ytd_billed, b, False, have_billed
+                        )
+                r0 = r1
+            ub = np.uint64(b)
+            for j in range(np.uint64(m)):
+                out_total[ub + j] = SK[_k(_K_TOT) + np.uint64(SJ[_j(_J_RANK) + j])]
+            # the customers the fast passes could not bill: shape G's, and any marked
+            for k in range(r0 if bad == 0 else 0, ends[G]):
+                if k < r0 and SK[_k(_K_BAD) + np.uint64(k)] == 0:
                     continue
+                j = SK[_k(_K_J) + np.uint64(k)]
                 i = b + j
                 t = tariff_id[i]
                 total = _FLAG
                 if 0 <= t < T:
-                    ytd = S[_S_YTD * _ROW + j]
-                    dmax = S[_S_DMAX * _ROW + j]
-                    cap = S[_S_CAP * _ROW + j]
-                    q = S[_S_Q * _ROW + j]
-                    qm = S[_S_QM * _ROW + j]
+                    ytd = ytd_energy[i] if have_ytd else np.int64(0)
+                    dmax = dmax_w[i] if have_dmax else np.int64(0)
+                    cap = cap_kva[i] if have_cap else np.int64(0)
+                    q = reactive[i] if have_q else np.int64(-1)
+                    qm = qmax_var[i] if have_qmax else np.int64(-1)
                     total = _slow_total(
                         A, t, energy, i, e_scale, month0, days, ytd, dmax, dper_w, have_d, cap,
                         q, qm, limits, refuse_t, none,
                     )  # fmt: skip
                 if total == _FLAG:
-                    if first < 0:
+                    if first < 0 or i < first:
                         first = i
                     out_total[i] = 0
                     continue

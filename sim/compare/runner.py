@@ -31,7 +31,9 @@ import json
 import logging
 import os
 import re
+import shutil
 import socket
+import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -301,7 +303,8 @@ def locked(out: str | Path) -> Iterator[None]:
         return
     if out.exists() and not out.is_dir():
         raise ValueError(f"--out {out}: is an existing file; expected a folder")
-    out.mkdir(parents=True, exist_ok=True)
+    if not out.exists():
+        _create_marked(out)
     fd = os.open(out / ".lock", os.O_RDWR | os.O_CREAT, 0o644)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -317,6 +320,21 @@ def locked(out: str | Path) -> Iterator[None]:
     finally:
         _HELD.discard(key)
         os.close(fd)
+
+
+def _create_marked(out: Path) -> None:
+    """Create the folder ``out`` already holding the :data:`INCOMPLETE` marker: made
+    under a temporary name and renamed, so a kill leaves no folder or a marked one
+    (at worst a hidden ``.NAME.*`` folder beside it), never an unmarked empty one."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    try:
+        mark_incomplete(tmp)
+        os.rename(tmp, out)
+    except OSError:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if not out.is_dir():  # not made by a process racing this one: a real error
+            raise
 
 
 def run_points(

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from numba import njit
 
 from m2c.core import bill_interval, bill_register, compile_tariffs
-from m2c.core.billing import api
+from m2c.core.billing import api, fast_register
 from m2c.core.billing.api import _bill_register_checked
 from m2c.core.billing.fast_register import (
     _inv_below,
@@ -377,6 +377,123 @@ def test_register_totals_hand_figure_fast_path():
     # the second customer's tariff has tiers: bill_row, as the reference does
     ref = _bill_register_checked(table, np.array([0, 1]), e, month=1, **kw)
     assert b.total_fen.tolist() == ref.total_fen.tolist()
+
+
+def test_register_plan_shapes():
+    # the shape of a fast plan: its energy periods, blocks of non-zero adder and the
+    # demand (1), basic (2) and PF (4) elements; the kernel bills each shape's customers
+    # together, by the passes of those elements only
+    one = ((Tier(None, 500_000_000),),)
+    three = ((Tier(None, 1),), (Tier(None, 2),), (Tier(None, 0),))
+    demand = ((DemandTier(None, 20_000_000_000),),)
+    ts = [
+        Tariff("flat", one, fixed_fen=500),
+        Tariff("tou", three, weekday_schedule=((0,) * 8 + (1,) * 8 + (2,) * 8,) * 12,
+               basic_nu_per_kva=28_000_000_000, pf_standard=90),
+        Tariff("blocks", one, blocks=(Block(1000, 0), Block(2000, 5), Block(None, 50)),
+               block_basis="annual"),
+        Tariff("demand", one, flat_demand=demand, flat_demand_months=(0,) * 12),
+        Tariff("flat2", one, min_monthly_fen=100),
+        Tariff("tiers", ((Tier(100_000, 500_000_000), Tier(None, 600_000_000)),)),
+    ]  # fmt: skip
+    A = compile_tariffs(ts).arrays
+    plan, _, kb = register_plan(A, 0, 30, 10, register_limits(A), np.zeros(len(ts), np.int64))
+    assert kb == 2
+    assert plan[:, fast_register._F_NE].tolist()[:5] == [1, 3, 1, 1, 1]
+    assert plan[:, fast_register._F_NB].tolist()[:5] == [0, 0, 2, 0, 0]
+    assert plan[:, fast_register._F_FEAT].tolist()[:5] == [0, 2 | 4, 0, 1, 0]
+    # shapes numbered in sorted order of (periods, blocks, elements); "flat" and "flat2"
+    # share one; the slow plan ("tiers") gets the number after the last
+    assert plan[:, fast_register._F_SHAPE].tolist() == [0, 3, 2, 1, 0, 4]
+
+
+def test_register_plan_many_shapes_merged_and_billed_exactly():
+    # more than _MAX_SHAPES shapes: the plans are merged into at most 8 (every period and
+    # block billed, zeros where a tariff has none); bills still equal the reference's
+    rng = np.random.default_rng(7)
+    ts = []
+    for k in range(24):
+        P = 1 + k % 3
+        kw = {"weekday_schedule": _schedule(None, P, rng)} if P > 1 else {}
+        energy = tuple((Tier(None, int(rng.integers(1, 2_000_000_000))),) for _ in range(P))
+        nb = (k // 3) % 4
+        if nb:
+            bounds = sorted(rng.choice(np.arange(1, 3_000_000), nb - 1, replace=False))
+            kw["blocks"] = tuple(
+                Block(int(b) if b is not None else None, int(rng.integers(1, 5e8)))
+                for b in [*bounds, None]
+            )
+            kw["block_basis"] = "annual" if k % 2 else "monthly"
+        if k % 5 == 0:
+            kw["basic_nu_per_kva"] = int(rng.integers(1, 4e10))
+        if k % 7 == 0:
+            kw["pf_standard"] = 90
+        ts.append(Tariff(f"s{k}", energy, **kw))
+    table = compile_tariffs(ts)
+    A = table.arrays
+    n = 3_000
+    plan, _, _ = register_plan(A, 2, 31, 10, register_limits(A), np.zeros(len(ts), dtype=np.int64))
+    assert len(set(plan[:, fast_register._F_SHAPE].tolist())) <= 8
+    assert (plan[:, fast_register._F_NE] == table.n_periods).all()
+    tid = rng.integers(0, len(ts), n)
+    energy = rng.integers(0, 100_000, (n, table.n_periods))
+    energy[np.arange(table.n_periods)[None, :] >= A.n_eperiods[tid][:, None]] = 0
+    kw = {
+        "ytd_energy_ckwh": rng.integers(0, 500_000, n),
+        "capacity_kva": rng.integers(0, 500, n),
+        "reactive_ckvarh": rng.integers(-1, 50_000, n),
+    }
+    ref = _bill_register_checked(table, tid, energy, month=3, backend="cpu", **kw)
+    with mock.patch.object(api, "_bill_register_checked", _no_fallback):
+        fast = bill_register(table, tid, energy, month=3, backend="cpu", line_items=False, **kw)
+    np.testing.assert_array_equal(fast.total_fen, ref.total_fen)
+
+
+def test_register_totals_marked_in_a_run_go_to_the_checked_path():
+    # energy in a column beyond a one-period tariff's periods, far into the fleet (a later
+    # sub-block, inside a run of its shape): refused with the checked path's message; an
+    # energy sum at and just beyond the plan's bound: billed (or refused) as the checked
+    # path bills (or refuses) it
+    one = ((Tier(None, 500_000_000),),)
+    two = ((Tier(None, 400_000_000),), (Tier(None, 900_000_000),))
+    ts = [Tariff("flat", one), Tariff("tou", two, weekday_schedule=((0,) * 12 + (1,) * 12,) * 12)]
+    table = compile_tariffs(ts)
+    n = 2_000
+    tid = np.arange(n) % 2
+    e = np.ones((n, 2), dtype=np.int64) * 100
+    e[tid == 0, 1] = 0
+    e[1_500, 1] = 7  # customer 1 500 (tariff "flat"): stray energy in period 1
+    with pytest.raises(ValueError, match=re.escape("period_energy_ckwh[1500, 1] = 7")):
+        bill_register(table, tid, e, month=1, line_items=False)
+    e[1_500, 1] = 0
+
+    def outcome(f):
+        try:
+            return f().total_fen.tolist()
+        except ValueError as err:
+            return str(err)
+
+    big = int(register_limits(table.arrays)[1, 0] // 10)  # "tou": the largest energy sum
+    for extra in (0, 1):
+        e[1_501] = [big // 2, big - big // 2 + extra]
+        fast = outcome(lambda: bill_register(table, tid, e, month=1, line_items=False))
+        assert fast == outcome(lambda: _bill_register_checked(table, tid, e, month=1))
+
+
+def test_register_totals_into_out():
+    # out=: the totals are written into the caller's array (reused from call to call)
+    table = compile_tariffs([Tariff("flat", ((Tier(None, 500_000_000),),), fixed_fen=500)])
+    out = np.full(2, -1, dtype=np.int64)
+    b = bill_register(
+        table, np.array([0, 0]), np.array([[12_345], [0]]), month=3, line_items=False, out=out
+    )
+    assert b.total_fen is out and out.tolist() == [6_673, 500]
+    b = bill_register(table, np.array([0, 0]), np.array([[0], [12_345]]), month=3, out=out)
+    assert b.total_fen is out and out.tolist() == [500, 6_673] and b.lines[1, 7] == 6_673
+    with pytest.raises(ValueError, match="out must be"):
+        bill_register(table, np.array([0]), np.array([[1]]), month=3, out=np.zeros(2, np.int64))
+    with pytest.raises(ValueError, match="out must be"):
+        bill_register(table, np.array([0]), np.array([[1]]), month=3, out=np.zeros(1, np.int32))
 
 
 def _near_half(x):
