@@ -48,6 +48,26 @@ def _schedule(draw, n_periods, rng):
     return tuple(tuple(int(x) for x in row) for row in a)
 
 
+#: Tariff charges a random tariff may have, with the largest value drawn.
+_OPTIONAL_CHARGES = (
+    ("basic_nu_per_kva", 40_000_000_000),
+    ("basic_nu_per_kw", 40_000_000_000),
+    ("fixed_fen", 5_000),
+    ("fixed_daily_nu", 500_000_000),
+    ("min_monthly_fen", 50_000),
+    ("min_daily_nu", 2_000_000_000),
+    ("min_annual_fen", 500_000),
+    ("reactive_demand_nu_per_kvar", 5_000_000_000),
+)
+
+
+def _draw_optional_charges(draw, kw: dict) -> None:
+    """Give ``kw`` each optional charge with probability 1/2, drawn in 0..its top."""
+    for name, top in _OPTIONAL_CHARGES:
+        if draw(st.booleans()):
+            kw[name] = draw(st.integers(0, top))
+
+
 @st.composite
 def tariffs(draw, coincident=False):
     """A random tariff using any subset of the billed elements."""
@@ -82,18 +102,7 @@ def tariffs(draw, coincident=False):
             for _ in range(PF)
         )
         kw["flat_demand_months"] = tuple(int(x) for x in rng.integers(-1, PF, 12))
-    for name, top in (
-        ("basic_nu_per_kva", 40_000_000_000),
-        ("basic_nu_per_kw", 40_000_000_000),
-        ("fixed_fen", 5_000),
-        ("fixed_daily_nu", 500_000_000),
-        ("min_monthly_fen", 50_000),
-        ("min_daily_nu", 2_000_000_000),
-        ("min_annual_fen", 500_000),
-        ("reactive_demand_nu_per_kvar", 5_000_000_000),
-    ):
-        if draw(st.booleans()):
-            kw[name] = draw(st.integers(0, top))
+    _draw_optional_charges(draw, kw)
     kw["demand_unit_w"] = draw(st.sampled_from([1000, 746]))
     kw["pf_standard"] = draw(st.sampled_from([0, 80, 85, 90]))
     kw["rounding"] = draw(st.sampled_from(["half_up", "half_even"]))
@@ -204,18 +213,7 @@ def plan_tariffs(draw, fast=True):
     if draw(st.booleans()):
         kw["flat_demand"] = ((DemandTier(None, draw(st.integers(0, 30_000_000_000))),),)
         kw["flat_demand_months"] = tuple(int(x) for x in rng.integers(-1, 1, 12))
-    for name, top in (
-        ("basic_nu_per_kva", 40_000_000_000),
-        ("basic_nu_per_kw", 40_000_000_000),
-        ("fixed_fen", 5_000),
-        ("fixed_daily_nu", 500_000_000),
-        ("min_monthly_fen", 50_000),
-        ("min_daily_nu", 2_000_000_000),
-        ("min_annual_fen", 500_000),
-        ("reactive_demand_nu_per_kvar", 5_000_000_000),
-    ):
-        if draw(st.booleans()):
-            kw[name] = draw(st.integers(0, top))
+    _draw_optional_charges(draw, kw)
     kw["pf_standard"] = draw(st.sampled_from([0, 80, 85, 90]))
     kw["rounding"] = draw(st.sampled_from(["half_up", "half_even"]))
     if not fast:
